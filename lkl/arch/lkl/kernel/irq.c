@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Interrupts.  Any host thread may raise one: if it can take the CPU it runs
+ * the handler at once, otherwise the interrupt is left pending and the CPU
+ * owner runs it when it enables interrupts or releases the CPU.
+ */
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/hardirq.h>
+#include <linux/kernel_stat.h>
+#include "lkl.h"
+
+unsigned long lkl_irq_enabled = ARCH_IRQ_DISABLED;
+int lkl_irq_pending;
+static unsigned long pending_bits;
+static bool dispatching;
+
+void lkl_irq_raise_pending(int irq)
+{
+	__atomic_or_fetch(&pending_bits, 1UL << irq, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&lkl_irq_pending, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Runs on the CPU owner only. */
+void lkl_run_pending_irqs(void)
+{
+	unsigned long flags, bits;
+	int irq;
+
+	if (dispatching)
+		return;
+	dispatching = true;
+	while (__atomic_exchange_n(&lkl_irq_pending, 0, __ATOMIC_SEQ_CST)) {
+		bits = __atomic_exchange_n(&pending_bits, 0, __ATOMIC_SEQ_CST);
+		flags = arch_local_irq_save();
+		irq_enter();
+		while (bits) {
+			irq = __builtin_ctzl(bits);
+			bits &= bits - 1;
+			generic_handle_irq(irq);
+		}
+		irq_exit();
+		arch_local_irq_restore(flags);
+	}
+	dispatching = false;
+}
+
+/**
+ * lkl_kernel_trigger_irq - raise interrupt @irq from any host thread
+ */
+void lkl_kernel_trigger_irq(int irq)
+{
+	struct lkl_thread *self;
+
+	if (irq <= 0 || irq >= NR_IRQS || READ_ONCE(lkl_state) != LKL_STATE_RUNNING)
+		return;
+	lkl_irq_raise_pending(irq);
+	self = lkl_thread_self();
+	if (!self) {
+		/* A thread that never called into the kernel: let the CPU
+		 * thread run the handler. */
+		lkl_notify_cpu_thread();
+		return;
+	}
+	if (lkl_cpu_try_take(self))
+		lkl_cpu_release(self);
+}
+
+void __init init_IRQ(void)
+{
+	int irq;
+
+	for (irq = 1; irq < NR_IRQS; irq++)
+		irq_set_chip_and_handler(irq, &dummy_irq_chip, handle_simple_irq);
+}
+
+int arch_show_interrupts(struct seq_file *p, int prec)
+{
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internal interfaces of the lkl architecture, shared by its kernel files.
+ */
+#ifndef _ARCH_LKL_KERNEL_LKL_H
+#define _ARCH_LKL_KERNEL_LKL_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <asm/context.h>
+#include <lkl_host.h>
+
+extern const struct lkl_host_ops *lkl_ops;
+
+/* Life of the kernel, as seen by every entry point. */
+enum lkl_state {
+	LKL_STATE_OFF = 0,	/* not booted yet */
+	LKL_STATE_BOOTING,
+	LKL_STATE_RUNNING,
+	LKL_STATE_HALTED,	/* halted cleanly */
+	LKL_STATE_DEAD,		/* panicked */
+};
+extern int lkl_state;
+
+/**
+ * struct lkl_thread - what the kernel knows about one host thread
+ * @task: the task bound to this thread (NULL until its first syscall)
+ * @entry_ctx: where the thread waits for @task to become current; resuming
+ *	it means the thread now runs @task
+ * @entry_switched: @entry_ctx was resumed by a context switch, so the
+ *	resumer must finish that switch (schedule_tail)
+ * @escape_ctx: where a halt or panic sends the thread out of the kernel
+ * @borrowed: the task whose identity the thread runs under while it makes
+ *	its own task current (no context of that task is saved)
+ * @target: the task that was handed to this thread with the CPU
+ * @handed: futex word, set when the CPU is handed to this thread
+ * @wait_stack: small stack on which the thread waits when it has nothing to
+ *	run (its own stack may hold a suspended kernel context)
+ * @wait_ctx: context that starts the wait loop on @wait_stack
+ * @cpu_thread: this is the CPU thread, whose wait is the idle wait
+ * @exiting: the host thread is exiting; leave when switched away from
+ * @node: in the list of all threads, freed at halt
+ */
+struct lkl_thread {
+	struct task_struct *task;
+	struct lkl_ctx entry_ctx;
+	bool entry_switched;
+	struct lkl_ctx escape_ctx;
+	struct task_struct *borrowed;
+	struct task_struct *target;
+	unsigned int handed;
+	void *wait_stack;
+	struct lkl_ctx wait_ctx;
+	bool cpu_thread;
+	bool exiting;
+	struct list_head node;
+};
+
+/* thread.c */
+struct lkl_thread *lkl_thread_self(void);
+struct lkl_thread *lkl_thread_alloc(bool cpu_thread);
+int lkl_cpu_take(struct lkl_thread *self);
+bool lkl_cpu_try_take(struct lkl_thread *self);
+void lkl_cpu_release(struct lkl_thread *self);
+int lkl_switch_to_own_task(struct lkl_thread *self);
+void __noreturn lkl_thread_wait(struct lkl_thread *self);
+void lkl_wake_all_threads(void);
+void lkl_free_threads(void);
+void lkl_pid1_loop(void);
+extern struct lkl_thread *lkl_cpu_thread;
+extern unsigned int lkl_idle_seq;
+void lkl_notify_cpu_thread(void);
+extern struct task_struct *lkl_switch_last;
+void lkl_cpu_unlock(void);
+struct task_request {
+	struct list_head node;
+	struct lkl_thread *thread;
+};
+int lkl_request_task(struct lkl_thread *self, struct task_request *req);
+void lkl_boot_done(int err);
+
+/* irq.c */
+void lkl_irq_raise_pending(int irq);
+
+/* time.c */
+extern unsigned long long lkl_timer_deadline;
+void lkl_timer_check(void);
+
+/* setup.c */
+void __noreturn lkl_die(void);
+
+/* A distinct error for every call after a panic. */
+#define LKL_EKERNELDEAD	ENOTRECOVERABLE
+
+#endif

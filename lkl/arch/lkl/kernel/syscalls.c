@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * System call entry from any host thread.
+ */
+#include <linux/syscalls.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/task_work.h>
+#include <linux/moduleparam.h>
+#include <linux/errno.h>
+#include <asm/syscalls.h>
+#include <asm/unistd.h>
+#include "lkl.h"
+
+/* Generic 64-bit syscalls that an arch provides itself; none apply here. */
+#define sys_mmap	sys_ni_syscall
+#define sys_rt_sigreturn	sys_ni_syscall
+
+#undef __SYSCALL
+#define __SYSCALL(nr, call)	[nr] = (lkl_syscall_fn)(call),
+#define __SYSCALL_WITH_COMPAT(nr, native, compat)	__SYSCALL(nr, native)
+
+const lkl_syscall_fn lkl_syscall_table[__NR_syscalls] = {
+	[0 ... __NR_syscalls - 1] = (lkl_syscall_fn)sys_ni_syscall,
+#include <asm/syscall_table_64.h>
+};
+
+/*
+ * A syscall number outside the kernel's table that panics the kernel, for
+ * tests of panic handling.  Honoured only with "lkl_test_hooks=1" on the
+ * command line.
+ */
+#define LKL_SYSCALL_TEST_PANIC	0x10000
+
+static bool test_hooks;
+core_param(lkl_test_hooks, test_hooks, bool, 0444);
+
+/* What the caller of a thread's user mode would see after the call. */
+static long finish_syscall(long ret)
+{
+	if (unlikely(current->task_works))
+		task_work_run();
+	/* No user signal delivery: signals are dropped, restarts are EINTR. */
+	if (unlikely(signal_pending(current)))
+		flush_signals(current);
+	if (unlikely(ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK))
+		ret = -EINTR;
+	return ret;
+}
+
+/**
+ * lkl_kernel_syscall - run system call @nr with the six arguments @args
+ *
+ * Callable from any host thread.  The first call from a thread creates its
+ * task.  Returns the syscall's result (negative errno on failure), -ENOSYS
+ * for unknown numbers, -ESHUTDOWN when the kernel is not running and
+ * -ENOTRECOVERABLE after a panic.
+ */
+long lkl_kernel_syscall(long nr, const long *args)
+{
+	struct lkl_thread *self;
+	struct task_request req;
+	long ret;
+	int err;
+
+	switch (READ_ONCE(lkl_state)) {
+	case LKL_STATE_RUNNING:
+		break;
+	case LKL_STATE_DEAD:
+		return -LKL_EKERNELDEAD;
+	default:
+		return -ESHUTDOWN;
+	}
+
+	self = lkl_thread_self();
+	if (unlikely(!self)) {
+		self = lkl_thread_alloc(false);
+		if (!self)
+			return -ENOMEM;
+	}
+	if (lkl_ctx_save(&self->escape_ctx))
+		return READ_ONCE(lkl_state) == LKL_STATE_DEAD ?
+			-LKL_EKERNELDEAD : -ESHUTDOWN;
+
+	err = lkl_cpu_take(self);
+	if (unlikely(err))
+		return err;
+	if (unlikely(current != self->task)) {
+		if (!self->task)
+			lkl_request_task(self, &req);
+		err = lkl_switch_to_own_task(self);
+		if (err)
+			return err;
+	}
+
+	if (likely((unsigned long)nr < __NR_syscalls))
+		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
+					    args[3], args[4], args[5]);
+	else if (nr == LKL_SYSCALL_TEST_PANIC && test_hooks)
+		panic("lkl: panic requested through the test hook");
+	else
+		ret = -ENOSYS;
+
+	ret = finish_syscall(ret);
+	lkl_cpu_release(self);
+	return ret;
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The public C API (lkl.h) over the kernel's entry points.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lkl.h>
+#include "host.h"
+
+static lkl_console_hook console_hook;
+static void *console_ctx;
+static lkl_panic_hook panic_hook;
+static void *panic_ctx;
+static int console_to_stderr;
+static struct lkl_host_ops ops;
+
+void lkl_set_console_hook(lkl_console_hook hook, void *ctx)
+{
+	console_ctx = ctx;
+	__atomic_store_n(&console_hook, hook, __ATOMIC_RELEASE);
+}
+
+void lkl_set_panic_hook(lkl_panic_hook hook, void *ctx)
+{
+	panic_ctx = ctx;
+	__atomic_store_n(&panic_hook, hook, __ATOMIC_RELEASE);
+}
+
+static void host_print(const char *str, int len)
+{
+	lkl_console_hook hook = __atomic_load_n(&console_hook, __ATOMIC_ACQUIRE);
+
+	if (hook)
+		hook(str, len, console_ctx);
+	else if (console_to_stderr && write(2, str, len) < 0)
+		return;
+}
+
+static void host_panic(const char *msg)
+{
+	lkl_panic_hook hook = __atomic_load_n(&panic_hook, __ATOMIC_ACQUIRE);
+
+	if (hook)
+		hook(msg, panic_ctx);
+}
+
+int lkl_boot(const char *cmdline)
+{
+	console_to_stderr = getenv("LKL_CONSOLE") != NULL;
+	lkl_posix_fill_ops(&ops);
+	ops.print = host_print;
+	ops.panic = host_panic;
+	return lkl_kernel_start(&ops, cmdline ? cmdline : "");
+}
+
+long lkl_syscall(long nr, const long args[6])
+{
+	return lkl_kernel_syscall(nr, args);
+}
+
+int lkl_halt(void)
+{
+	return lkl_kernel_halt();
+}
+
+const char *lkl_kernel_release(void)
+{
+	return lkl_kernel_version;
+}
+
+const char *lkl_strerror(long err)
+{
+	const char *s;
+
+	if (err < 0)
+		err = -err;
+	/* Kernel errno values are the host's on Linux. */
+	s = strerrordesc_np((int)err);
+	return s ? s : "Unknown error";
+}
+
+int lkl_host_thread_count(void)
+{
+	return lkl_posix_thread_count();
+}

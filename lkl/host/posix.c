@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Host operations for POSIX hosts (Linux): memory, threads, futexes, clocks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+
+#define GUARD_SIZE 4096UL
+
+static int live_threads;
+
+static void *page_alloc(unsigned long size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void page_free(void *ptr, unsigned long size)
+{
+	munmap(ptr, size);
+}
+
+/* The guard page below the stack is never accessible: an overflow faults. */
+static void *stack_alloc(unsigned long size)
+{
+	char *p = page_alloc(size + GUARD_SIZE);
+
+	if (!p)
+		return NULL;
+	if (mprotect(p, GUARD_SIZE, PROT_NONE)) {
+		munmap(p, size + GUARD_SIZE);
+		return NULL;
+	}
+	return p + GUARD_SIZE;
+}
+
+static void stack_free(void *base, unsigned long size)
+{
+	munmap((char *)base - GUARD_SIZE, size + GUARD_SIZE);
+}
+
+static void *mem_alloc(unsigned long size)
+{
+	return malloc(size);
+}
+
+static void mem_free(void *ptr)
+{
+	free(ptr);
+}
+
+struct thread_start {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *thread_trampoline(void *p)
+{
+	struct thread_start start = *(struct thread_start *)p;
+
+	free(p);
+	start.fn(start.arg);
+	return NULL;
+}
+
+static void *thread_create(void (*fn)(void *), void *arg)
+{
+	struct thread_start *start = malloc(sizeof(*start));
+	pthread_t *thread = malloc(sizeof(*thread));
+
+	if (!start || !thread)
+		goto fail;
+	start->fn = fn;
+	start->arg = arg;
+	if (pthread_create(thread, NULL, thread_trampoline, start))
+		goto fail;
+	__atomic_add_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+	return thread;
+fail:
+	free(start);
+	free(thread);
+	return NULL;
+}
+
+static void thread_join(void *handle)
+{
+	pthread_t *thread = handle;
+
+	pthread_join(*thread, NULL);
+	free(thread);
+	__atomic_sub_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+}
+
+int lkl_posix_thread_count(void)
+{
+	return __atomic_load_n(&live_threads, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The kernel's per-thread pointer: a TLS variable for speed, mirrored in a
+ * pthread key whose destructor tells the kernel that the thread exits.
+ */
+static __thread void *thread_data;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_key_destructor(void *data)
+{
+	thread_data = data;
+	lkl_kernel_thread_exit(data);
+}
+
+static void thread_key_init(void)
+{
+	pthread_key_create(&thread_key, thread_key_destructor);
+}
+
+static void *thread_data_get(void)
+{
+	return thread_data;
+}
+
+static void thread_data_set(void *data)
+{
+	thread_data = data;
+	pthread_setspecific(thread_key, data);
+}
+
+static void futex_wait(unsigned int *addr, unsigned int val,
+		       unsigned long long deadline_ns)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (deadline_ns) {
+		ts.tv_sec = deadline_ns / 1000000000ULL;
+		ts.tv_nsec = deadline_ns % 1000000000ULL;
+		tsp = &ts;
+	}
+	syscall(SYS_futex, addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val,
+		tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+static void futex_wake(unsigned int *addr, int count)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count,
+		NULL, NULL, 0);
+}
+
+static unsigned long long time_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static unsigned long long realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void idle_wait(unsigned int *event_seq, unsigned int seen,
+		      unsigned long long deadline_ns)
+{
+	futex_wait(event_seq, seen, deadline_ns);
+}
+
+static void idle_notify(unsigned int *event_seq)
+{
+	futex_wake(event_seq, 1);
+}
+
+void lkl_posix_fill_ops(struct lkl_host_ops *ops)
+{
+	pthread_once(&thread_key_once, thread_key_init);
+	ops->mem_alloc = mem_alloc;
+	ops->mem_free = mem_free;
+	ops->page_alloc = page_alloc;
+	ops->page_free = page_free;
+	ops->stack_alloc = stack_alloc;
+	ops->stack_free = stack_free;
+	ops->thread_create = thread_create;
+	ops->thread_join = thread_join;
+	ops->thread_data_get = thread_data_get;
+	ops->thread_data_set = thread_data_set;
+	ops->futex_wait = futex_wait;
+	ops->futex_wake = futex_wake;
+	ops->time_ns = time_ns;
+	ops->realtime_ns = realtime_ns;
+	ops->idle_wait = idle_wait;
+	ops->idle_notify = idle_notify;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * lkl.h - Linux 6.12 as a library: the public C API.
+ *
+ * Every function returns a negative errno on failure and never sets errno.
+ * Error numbers are the kernel's (LKL_E* in <lkl/asm-generic/errno*.h>),
+ * which on Linux hosts equal the host's.
+ */
+#ifndef _LKL_H
+#define _LKL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Errors of the library itself (kernel errno values). */
+#define LKL_ERR_NOT_RUNNING	108	/* ESHUTDOWN: not booted, or halted */
+#define LKL_ERR_ALREADY_BOOTED	114	/* EALREADY: one kernel per process */
+#define LKL_ERR_KERNEL_DEAD	131	/* ENOTRECOVERABLE: the kernel panicked */
+
+/*
+ * Syscall number of the test hook that panics the kernel; honoured only when
+ * the command line contains "lkl_test_hooks=1".
+ */
+#define LKL_SYSCALL_TEST_PANIC	0x10000
+
+/**
+ * typedef lkl_console_hook - receives kernel console output
+ * @text: bytes written by the kernel (not NUL terminated)
+ * @len: their number
+ * @ctx: the pointer given to lkl_set_console_hook()
+ *
+ * Called on whatever thread runs kernel code; must not call into the kernel.
+ */
+typedef void (*lkl_console_hook)(const char *text, size_t len, void *ctx);
+
+/**
+ * typedef lkl_panic_hook - told that the kernel panicked
+ * @message: the panic message
+ * @ctx: the pointer given to lkl_set_panic_hook()
+ *
+ * After it returns the kernel is dead: every call fails with
+ * -LKL_ERR_KERNEL_DEAD and the process carries on.
+ */
+typedef void (*lkl_panic_hook)(const char *message, void *ctx);
+
+/**
+ * lkl_set_console_hook - route kernel console output to @hook
+ *
+ * Without a hook (or with NULL) the output goes to standard error when the
+ * environment variable LKL_CONSOLE is set, and nowhere otherwise.
+ */
+void lkl_set_console_hook(lkl_console_hook hook, void *ctx);
+
+/** lkl_set_panic_hook - be told of a kernel panic. */
+void lkl_set_panic_hook(lkl_panic_hook hook, void *ctx);
+
+/**
+ * lkl_boot - boot the kernel inside this process
+ * @cmdline: kernel command line (NULL for none); "mem=64M" sets the kernel's
+ *	memory (default 64 MiB, at least 16 MiB)
+ *
+ * Returns 0 once syscalls can be made, -LKL_ERR_ALREADY_BOOTED if a kernel
+ * was already booted in this process (even if halted since), or another
+ * negative errno.
+ */
+int lkl_boot(const char *cmdline);
+
+/**
+ * lkl_syscall - run a system call in the kernel
+ * @nr: syscall number (__LKL_NR_* from <lkl/asm/unistd.h>)
+ * @args: its six arguments (unused ones are ignored)
+ *
+ * Callable from any thread; the first call from a thread gives it a kernel
+ * task, a thread of the same process as every other caller (shared files,
+ * working directory and memory).  Returns the syscall result (negative errno
+ * on failure), -LKL_ENOSYS for unknown numbers, -LKL_ERR_NOT_RUNNING before
+ * boot or after halt, -LKL_ERR_KERNEL_DEAD after a panic.
+ */
+long lkl_syscall(long nr, const long args[6]);
+
+/**
+ * lkl_halt - shut the kernel down
+ *
+ * Runs the kernel's power-off path, then joins every host thread the library
+ * created and frees the kernel's memory.  Syscalls blocked in other threads
+ * return -LKL_ERR_NOT_RUNNING.  Returns 0, or a negative errno.
+ */
+int lkl_halt(void);
+
+/** lkl_kernel_release - the kernel version, e.g. "6.12.117". */
+const char *lkl_kernel_release(void);
+
+/** lkl_strerror - a message for a (negative or positive) kernel errno. */
+const char *lkl_strerror(long err);
+
+/**
+ * lkl_host_thread_count - host threads the library has started and not yet
+ * joined (the CPU thread and helpers); for tests.
+ */
+int lkl_host_thread_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _LKL_H */

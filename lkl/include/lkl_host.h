@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * lkl_host.h - the contract between the kernel and the host library.
+ *
+ * This is the only header seen by both sides: kernel code (arch/lkl) never
+ * includes libc headers and host code (lkl/host) never includes kernel
+ * headers.  It therefore uses only C basic types.
+ */
+#ifndef _LKL_HOST_H
+#define _LKL_HOST_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * struct lkl_host_ops - services the host provides to the kernel
+ *
+ * Every function may be called from any host thread that currently runs
+ * kernel code.  None of them may call back into the kernel.
+ */
+struct lkl_host_ops {
+	/**
+	 * @print: write @len bytes of kernel console output.
+	 */
+	void (*print)(const char *str, int len);
+	/**
+	 * @panic: the kernel panicked with @msg.  Must return: the kernel
+	 * marks itself dead and parks its contexts, the process carries on.
+	 */
+	void (*panic)(const char *msg);
+
+	/** @mem_alloc: allocate @size bytes of host memory, or return NULL. */
+	void *(*mem_alloc)(unsigned long size);
+	/** @mem_free: free memory from @mem_alloc. */
+	void (*mem_free)(void *ptr);
+	/**
+	 * @page_alloc: allocate @size bytes (a multiple of the page size),
+	 * page aligned, zero filled; NULL on failure.
+	 */
+	void *(*page_alloc)(unsigned long size);
+	/** @page_free: free memory from @page_alloc. */
+	void (*page_free)(void *ptr, unsigned long size);
+	/**
+	 * @stack_alloc: allocate a stack of @size usable bytes with an
+	 * inaccessible guard page below it, so that an overflow faults
+	 * instead of corrupting memory.  Returns the lowest usable address.
+	 */
+	void *(*stack_alloc)(unsigned long size);
+	/** @stack_free: free a stack from @stack_alloc. */
+	void (*stack_free)(void *base, unsigned long size);
+
+	/**
+	 * @thread_create: start a joinable host thread running @fn(@arg).
+	 * Returns an opaque handle, or NULL.
+	 */
+	void *(*thread_create)(void (*fn)(void *), void *arg);
+	/** @thread_join: wait for a thread from @thread_create to end. */
+	void (*thread_join)(void *handle);
+	/**
+	 * @thread_data_get: the kernel's per-host-thread pointer for the
+	 * calling thread (NULL until set).
+	 */
+	void *(*thread_data_get)(void);
+	/**
+	 * @thread_data_set: set that pointer.  When a thread whose pointer
+	 * is not NULL exits, the host calls lkl_kernel_thread_exit(ptr).
+	 */
+	void (*thread_data_set)(void *data);
+
+	/**
+	 * @futex_wait: sleep while *@addr == @val, at most until the
+	 * monotonic time @deadline_ns (0: no deadline).  Spurious returns are
+	 * allowed; callers re-check their condition.
+	 */
+	void (*futex_wait)(unsigned int *addr, unsigned int val,
+			   unsigned long long deadline_ns);
+	/** @futex_wake: wake up to @count waiters on @addr. */
+	void (*futex_wake)(unsigned int *addr, int count);
+
+	/** @time_ns: monotonic clock in nanoseconds. */
+	unsigned long long (*time_ns)(void);
+	/** @realtime_ns: wall clock (since the Unix epoch) in nanoseconds. */
+	unsigned long long (*realtime_ns)(void);
+
+	/**
+	 * @idle_wait: the CPU thread's only wait.  Sleep while *@event_seq
+	 * == @seen, at most until @deadline_ns (0: none).  A host with
+	 * asynchronous I/O also returns when completions are ready.
+	 */
+	void (*idle_wait)(unsigned int *event_seq, unsigned int seen,
+			  unsigned long long deadline_ns);
+	/** @idle_notify: wake the CPU thread from @idle_wait. */
+	void (*idle_notify)(unsigned int *event_seq);
+};
+
+/* Entry points of the kernel object (the only global symbols of lkl.o). */
+int lkl_kernel_start(const struct lkl_host_ops *ops, const char *cmdline);
+long lkl_kernel_syscall(long nr, const long *args);
+int lkl_kernel_halt(void);
+void lkl_kernel_thread_exit(void *thread_data);
+void lkl_kernel_trigger_irq(int irq);
+extern const char lkl_kernel_version[];
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _LKL_HOST_H */
