@@ -64,6 +64,7 @@ bool lkl_cpu_try_take(struct lkl_thread *self);
 void lkl_cpu_release(struct lkl_thread *self);
 int lkl_switch_to_own_task(struct lkl_thread *self);
 void __noreturn lkl_thread_wait(struct lkl_thread *self);
+void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self);
 void lkl_wake_all_threads(void);
 void lkl_free_threads(void);
 void lkl_pid1_loop(void);

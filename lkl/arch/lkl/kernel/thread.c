@@ -233,7 +233,6 @@ static void __noreturn resume_here(struct lkl_thread *self,
 static void __noreturn wait_loop(void *arg)
 {
 	struct lkl_thread *self = arg;
-	extern void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self);
 
 	if (self->cpu_thread)
 		lkl_cpu_thread_loop(self);
@@ -458,10 +457,6 @@ void lkl_free_threads(void)
 	lkl_cpu_thread = NULL;
 }
 
-void lkl_forget_thread(struct lkl_thread *t)
-{
-	list_del(&t->node);
-}
 
 /**
  * lkl_kernel_thread_exit - a host thread that made syscalls is exiting

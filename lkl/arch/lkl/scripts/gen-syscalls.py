@@ -18,7 +18,7 @@ for m in re.finditer(r'asmlinkage\s+long\s+(sys_\w+)\s*\(([^)]*)\)\s*;', text, r
     protos[m.group(1)] = ' '.join(m.group(2).split())
 
 functions = {}
-for m in re.finditer(r'__SYSCALL\((\d+),\s*(sys_\w+)\)', open(table_h).read()):
+for m in re.finditer(r'__SYSCALL(?:_WITH_COMPAT)?\((\d+),\s*(sys_\w+)', open(table_h).read()):
     functions[int(m.group(1))] = m.group(2)
 
 numbers = []

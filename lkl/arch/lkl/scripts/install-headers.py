@@ -15,7 +15,6 @@ import sys
 
 IDENT = re.compile(r'\b[A-Za-z_][A-Za-z0-9_]*\b')
 DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)', re.M)
-TAG = re.compile(r'\b(?:struct|union|enum)\s+([A-Za-z_][A-Za-z0-9_]*)')
 TYPEDEF = re.compile(r'\btypedef\b([^;{]*(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})?[^;]*);', re.S)
 ENUM_BODY = re.compile(r'\benum\b[^{;]*\{([^}]*)\}', re.S)
 INCLUDE = re.compile(r'^(\s*#\s*include\s*<)([^>]+)(>)', re.M)
@@ -31,24 +30,70 @@ def prefixed(name, macro):
     return prefix + name
 
 
+KEYWORDS = set("""auto break case char const continue default do double else enum
+extern float for goto if inline int long register restrict return short signed
+sizeof static struct switch typedef union unsigned void volatile while
+_Bool _Complex __attribute__ __extension__ __inline__ __volatile__ __asm__
+__signed__ __const__ __restrict__ __typeof__ typeof asm""".split())
+TOKEN = re.compile(r'[A-Za-z_]\w*|\S')
+PREPROC = re.compile(r'^\s*#.*?(?<!\\)$', re.M | re.S)
+
+
 def collect(text, macros, others):
+    """Names a header defines: macros, struct/union/enum tags, typedef
+    names and enumerators.  Member names are never collected."""
     code = COMMENT.sub(' ', text)
     macros.update(DEFINE.findall(code))
-    others.update(TAG.findall(code))
-    for body in TYPEDEF.findall(code):
-        body = re.sub(r'\{.*\}', ' ', body, flags=re.S)
-        m = re.search(r'\(\s*\*\s*([A-Za-z_]\w*)\s*\)', body)
-        if m:
-            others.add(m.group(1))
-            continue
-        names = re.findall(r'([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(?:__attribute__\s*\(\(.*\)\)\s*)?$', body.strip())
-        if names:
-            others.add(names[-1])
-    for body in ENUM_BODY.findall(code):
-        for item in body.split(','):
-            m = re.match(r'\s*([A-Za-z_]\w*)', item)
-            if m:
-                macros.add(m.group(1))
+    code = PREPROC.sub(' ', code)
+    tokens = TOKEN.findall(code)
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in ('struct', 'union', 'enum') and i + 1 < len(tokens) and \
+                re.match(r'[A-Za-z_]', tokens[i + 1]) and tokens[i + 1] not in KEYWORDS:
+            others.add(tokens[i + 1])
+        if tok == 'enum':
+            j = i + 1
+            while j < len(tokens) and tokens[j] not in ('{', ';'):
+                j += 1
+            if j < len(tokens) and tokens[j] == '{':
+                depth, expect = 0, True
+                j += 1
+                while j < len(tokens) and not (tokens[j] == '}' and depth == 0):
+                    t = tokens[j]
+                    if t == '(':
+                        depth += 1
+                    elif t == ')':
+                        depth -= 1
+                    elif t == ',' and depth == 0:
+                        expect = True
+                    elif expect and re.match(r'[A-Za-z_]', t):
+                        if t not in KEYWORDS:
+                            macros.add(t)
+                        expect = False
+                    j += 1
+        if tok == 'typedef':
+            j, depth, name, paren_name = i + 1, 0, None, None
+            while j < len(tokens) and not (tokens[j] == ';' and depth == 0):
+                t = tokens[j]
+                if t in '{(':
+                    if t == '(' and depth == 0 and j + 2 < len(tokens) and tokens[j + 1] == '*':
+                        paren_name = paren_name or tokens[j + 2]
+                    depth += 1
+                elif t in '})':
+                    depth -= 1
+                elif depth == 0 and re.match(r'[A-Za-z_]', t) and t not in KEYWORDS \
+                        and t != '__attribute__':
+                    name = t
+                j += 1
+            chosen = paren_name or name
+            if chosen and chosen not in KEYWORDS:
+                others.add(chosen)
+            i = j
+        i += 1
+    for name in list(macros):
+        if name in KEYWORDS:
+            macros.discard(name)
 
 
 def main():

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * boot: one kernel from boot to halt, with the syscall tests in between.
+ * The order matters: later tests use what earlier ones mounted.
+ */
+#include "test.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lkl/asm-generic/errno.h>
+#include <lkl/asm-generic/fcntl.h>
+#include <lkl/asm/stat.h>
+#include <lkl/linux/eventfd.h>
+#include <lkl/linux/eventpoll.h>
+#include <lkl/linux/futex.h>
+#include <lkl/linux/stat.h>
+#include <lkl/linux/time_types.h>
+#include <lkl/linux/fs.h>
+
+/* Not part of the kernel's uapi headers. */
+struct lkl_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Host threads of this process, from the host's /proc. */
+static int host_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int test_before_boot(void)
+{
+	long args[6] = { 0 };
+
+	CHECK(lkl_syscall(__LKL_NR_getpid, args) == -LKL_ERR_NOT_RUNNING,
+	      "a call before boot must fail with -ESHUTDOWN");
+	CHECK(lkl_halt() == -LKL_ERR_NOT_RUNNING, "halt before boot must fail");
+	return 0;
+}
+
+static double boot_ms;
+
+static int test_boot(void)
+{
+	double t0 = now_ms();
+	int ret = lkl_boot("mem=64M");
+
+	boot_ms = now_ms() - t0;
+	CHECK(ret == 0, "boot returned %d (%s)", ret, lkl_strerror(ret));
+	CHECK(strstr(test_log, "Linux version 6.12"), "no kernel banner in the log");
+	printf("# boot took %.1f ms, kernel %s\n", boot_ms, lkl_kernel_release());
+	return 0;
+}
+
+static int test_second_boot(void)
+{
+	int ret = lkl_boot("mem=64M");
+
+	CHECK(ret == -LKL_ERR_ALREADY_BOOTED, "second boot returned %d", ret);
+	return 0;
+}
+
+static int test_getpid(void)
+{
+	long pid = CHECK_OK(lkl_sys_getpid());
+
+	CHECK(pid == 1, "the host threads' process is pid 1, got %ld", pid);
+	CHECK(lkl_sys_getpid() == pid, "pid changed between calls");
+	return 0;
+}
+
+static int test_umask(void)
+{
+	long old = lkl_sys_umask(027);
+
+	CHECK(old == 022, "initial umask %lo", old);
+	CHECK(lkl_sys_umask(old) == 027, "umask not kept");
+	return 0;
+}
+
+static int test_unknown_syscalls(void)
+{
+	long args[6] = { 0 };
+
+	CHECK(lkl_syscall(5000, args) == -LKL_ENOSYS, "nr 5000");
+	CHECK(lkl_syscall(-1, args) == -LKL_ENOSYS, "nr -1");
+	CHECK(lkl_syscall(LKL_SYSCALL_TEST_PANIC, args) == -LKL_ENOSYS,
+	      "the panic hook must be off without lkl_test_hooks=1");
+	return 0;
+}
+
+static int test_mounts(void)
+{
+	CHECK_OK(lkl_sys_mkdirat(LKL_AT_FDCWD, "/tmp", 0755));
+	CHECK_OK(lkl_sys_mount("none", "/tmp", "tmpfs", 0, NULL));
+	CHECK_OK(lkl_sys_mkdirat(LKL_AT_FDCWD, "/proc", 0555));
+	CHECK_OK(lkl_sys_mount("proc", "/proc", "proc", 0, NULL));
+	CHECK(lkl_sys_mount("none", "/nonexistent", "tmpfs", 0, NULL) == -LKL_ENOENT,
+	      "mount on a missing directory");
+	CHECK(lkl_sys_mount("none", "/tmp", "nosuchfs", 0, NULL) == -LKL_ENODEV,
+	      "unknown file system type");
+	return 0;
+}
+
+static int test_files(void)
+{
+	static const char text[] = "hello from the kernel\n";
+	char buf[64], dents[1024];
+	struct lkl_stat st;
+	long fd, n, pos;
+	int found_a = 0, found_b = 0, found_sub = 0;
+
+	CHECK_OK(lkl_sys_mkdirat(LKL_AT_FDCWD, "/tmp/d", 0700));
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/d/a",
+				     LKL_O_CREAT | LKL_O_RDWR | LKL_O_EXCL, 0640));
+	CHECK(lkl_sys_write(fd, text, sizeof(text) - 1) == sizeof(text) - 1, "write");
+	memset(buf, 0, sizeof(buf));
+	CHECK(lkl_sys_pread64(fd, buf, 5, 6) == 5, "pread");
+	CHECK(!memcmp(buf, "from ", 5), "pread read '%s'", buf);
+	pos = lkl_sys_lseek(fd, 0, LKL_SEEK_SET);
+	CHECK(pos == 0, "lseek returned %ld", pos);
+	memset(buf, 0, sizeof(buf));
+	n = lkl_sys_read(fd, buf, sizeof(buf));
+	CHECK(n == sizeof(text) - 1 && !strcmp(buf, text), "read back %ld bytes", n);
+	CHECK_OK(lkl_sys_fstat(fd, &st));
+	CHECK(st.st_size == sizeof(text) - 1, "size %lu", (unsigned long)st.st_size);
+	CHECK((st.st_mode & 0170000) == 0100000 && (st.st_mode & 0777) == 0640,
+	      "mode %o", st.st_mode);
+	CHECK_OK(lkl_sys_ftruncate(fd, 5));
+	CHECK_OK(lkl_sys_fstat(fd, &st));
+	CHECK(st.st_size == 5, "size after ftruncate %lu", (unsigned long)st.st_size);
+	CHECK(lkl_sys_pread64(fd, buf, sizeof(buf), 0) == 5 && !memcmp(buf, "hello", 5),
+	      "contents after ftruncate");
+	CHECK_OK(lkl_sys_close(fd));
+	CHECK(lkl_sys_close(fd) == -LKL_EBADF, "double close");
+
+	CHECK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/d/a", LKL_O_CREAT | LKL_O_EXCL | LKL_O_RDWR, 0600)
+	      == -LKL_EEXIST, "O_EXCL on an existing file");
+	CHECK_OK(lkl_sys_renameat(LKL_AT_FDCWD, "/tmp/d/a", LKL_AT_FDCWD, "/tmp/d/b"));
+	CHECK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/d/a", LKL_O_RDONLY, 0) == -LKL_ENOENT,
+	      "old name still exists");
+	CHECK_OK(lkl_sys_mkdirat(LKL_AT_FDCWD, "/tmp/d/sub", 0700));
+
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/d", LKL_O_RDONLY | LKL_O_DIRECTORY, 0));
+	n = CHECK_OK(lkl_sys_getdents64(fd, dents, sizeof(dents)));
+	for (long off = 0; off < n;) {
+		struct lkl_dirent64 *d = (void *)(dents + off);
+
+		found_a += !strcmp(d->d_name, "a");
+		if (!strcmp(d->d_name, "b"))
+			found_b = d->d_type == 8 /* DT_REG */;
+		if (!strcmp(d->d_name, "sub"))
+			found_sub = d->d_type == 4 /* DT_DIR */;
+		off += d->d_reclen;
+	}
+	CHECK_OK(lkl_sys_close(fd));
+	CHECK(!found_a && found_b && found_sub, "directory listing: a=%d b=%d sub=%d",
+	      found_a, found_b, found_sub);
+
+	CHECK(lkl_sys_unlinkat(LKL_AT_FDCWD, "/tmp/d", LKL_AT_REMOVEDIR) == -LKL_ENOTEMPTY, "rmdir of a non-empty directory");
+	CHECK_OK(lkl_sys_unlinkat(LKL_AT_FDCWD, "/tmp/d/b", 0));
+	CHECK_OK(lkl_sys_unlinkat(LKL_AT_FDCWD, "/tmp/d/sub", LKL_AT_REMOVEDIR));
+	CHECK_OK(lkl_sys_unlinkat(LKL_AT_FDCWD, "/tmp/d", LKL_AT_REMOVEDIR));
+	CHECK(lkl_sys_newfstatat(LKL_AT_FDCWD, "/tmp/d", &st, 0) == -LKL_ENOENT,
+	      "directory still exists");
+	return 0;
+}
+
+static int test_proc_self_status(void)
+{
+	char buf[4096];
+	long fd, n;
+
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/proc/self/status", LKL_O_RDONLY, 0));
+	n = CHECK_OK(lkl_sys_read(fd, buf, sizeof(buf) - 1));
+	buf[n] = 0;
+	lkl_sys_close(fd);
+	CHECK(strstr(buf, "Name:") && strstr(buf, "Pid:"), "status: %.80s", buf);
+	CHECK(strstr(buf, "Tgid:\t1\n"), "host threads belong to pid 1");
+	return 0;
+}
+
+/* Kernel threads are contexts, not host threads. */
+static int test_host_thread_budget(void)
+{
+	char dents[8192];
+	long fd, n;
+	int tasks = 0;
+
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/proc", LKL_O_RDONLY | LKL_O_DIRECTORY, 0));
+	while ((n = lkl_sys_getdents64(fd, dents, sizeof(dents))) > 0)
+		for (long off = 0; off < n;) {
+			struct lkl_dirent64 *d = (void *)(dents + off);
+
+			tasks += d->d_name[0] >= '0' && d->d_name[0] <= '9';
+			off += d->d_reclen;
+		}
+	lkl_sys_close(fd);
+	printf("# %d kernel tasks, %d host threads started by the library\n",
+	       tasks, lkl_host_thread_count());
+	CHECK(tasks >= 5, "expected several kernel threads, found %d", tasks);
+	CHECK(lkl_host_thread_count() <= 3, "library started %d host threads",
+	      lkl_host_thread_count());
+	return 0;
+}
+
+struct pipe_reader {
+	long fd;
+	char buf[32];
+	long n;
+	double done_ms;
+};
+
+static void *pipe_reader_main(void *arg)
+{
+	struct pipe_reader *r = arg;
+
+	r->n = lkl_sys_read(r->fd, r->buf, sizeof(r->buf));
+	r->done_ms = now_ms();
+	return NULL;
+}
+
+static int test_pipe_between_threads(void)
+{
+	struct pipe_reader r = { 0 };
+	int fds[2];
+	pthread_t th;
+	double wrote_ms;
+
+	CHECK_OK(lkl_sys_pipe2(fds, 0));
+	r.fd = fds[0];
+	pthread_create(&th, NULL, pipe_reader_main, &r);
+	usleep(50 * 1000);
+	CHECK(r.done_ms == 0, "reader returned before anything was written");
+	wrote_ms = now_ms();
+	CHECK(lkl_sys_write(fds[1], "ping", 4) == 4, "write to the pipe");
+	pthread_join(th, NULL);
+	CHECK(r.n == 4 && !memcmp(r.buf, "ping", 4), "reader got %ld bytes", r.n);
+	CHECK(r.done_ms >= wrote_ms, "reader returned before the write");
+	lkl_sys_close(fds[0]);
+	lkl_sys_close(fds[1]);
+	return 0;
+}
+
+static int test_nanosleep(void)
+{
+	struct __lkl_kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 20 * 1000 * 1000 };
+	double t0 = now_ms(), elapsed;
+
+	CHECK_OK(lkl_sys_nanosleep(&ts, NULL));
+	elapsed = now_ms() - t0;
+	CHECK(elapsed >= 20.0, "slept only %.3f ms", elapsed);
+	printf("# nanosleep(20 ms) took %.3f ms\n", elapsed);
+	return 0;
+}
+
+#define WORKERS 16
+#define ROUNDS 2000
+
+struct worker {
+	int id;
+	int errors;
+	char reason[128];
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char path[32], buf[16];
+	long fd;
+
+	snprintf(path, sizeof(path), "/tmp/worker%d", w->id);
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_CREAT | LKL_O_RDWR, 0600);
+	if (fd < 0) {
+		w->errors++;
+		snprintf(w->reason, sizeof(w->reason), "open: %ld", fd);
+		return NULL;
+	}
+	for (int i = 0; i < ROUNDS / 2; i++) {
+		int len = snprintf(buf, sizeof(buf), "%d:%d", w->id, i);
+		char back[16] = { 0 };
+
+		if (lkl_sys_pwrite64(fd, buf, len, i * 16) != len ||
+		    lkl_sys_pread64(fd, back, len, i * 16) != len ||
+		    memcmp(buf, back, len)) {
+			w->errors++;
+			snprintf(w->reason, sizeof(w->reason), "round %d", i);
+		}
+	}
+	lkl_sys_close(fd);
+	lkl_sys_unlinkat(LKL_AT_FDCWD, path, 0);
+	return NULL;
+}
+
+static int test_many_threads(void)
+{
+	struct worker w[WORKERS];
+	pthread_t th[WORKERS];
+
+	for (int i = 0; i < WORKERS; i++) {
+		w[i] = (struct worker){ .id = i };
+		pthread_create(&th[i], NULL, worker_main, &w[i]);
+	}
+	for (int i = 0; i < WORKERS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < WORKERS; i++)
+		CHECK(!w[i].errors, "worker %d: %d errors (%s)", i, w[i].errors, w[i].reason);
+	return 0;
+}
+
+static uint32_t futex_word;
+
+static void *futex_waiter(void *arg)
+{
+	long *ret = arg;
+
+	*ret = lkl_sys_futex(&futex_word, LKL_FUTEX_WAIT, 0, NULL, NULL, 0);
+	return NULL;
+}
+
+static int test_futex(void)
+{
+	pthread_t th;
+	long waiter_ret = 1, woken = 0;
+
+	pthread_create(&th, NULL, futex_waiter, &waiter_ret);
+	/* Wake until the waiter was really asleep in the kernel. */
+	for (int i = 0; i < 500 && woken == 0; i++) {
+		usleep(2000);
+		__atomic_store_n(&futex_word, 1, __ATOMIC_SEQ_CST);
+		woken = lkl_sys_futex(&futex_word, LKL_FUTEX_WAKE, 1, NULL, NULL, 0);
+		if (!woken)
+			__atomic_store_n(&futex_word, 0, __ATOMIC_SEQ_CST);
+	}
+	pthread_join(th, NULL);
+	CHECK(woken == 1, "FUTEX_WAKE woke %ld", woken);
+	CHECK(waiter_ret == 0, "FUTEX_WAIT returned %ld", waiter_ret);
+	CHECK(lkl_sys_futex(&futex_word, LKL_FUTEX_WAIT, 0, NULL, NULL, 0) == -LKL_EAGAIN,
+	      "FUTEX_WAIT on a changed value must not sleep");
+	return 0;
+}
+
+struct epoll_waiter {
+	long epfd;
+	long n;
+	struct lkl_epoll_event ev;
+};
+
+static void *epoll_waiter_main(void *arg)
+{
+	struct epoll_waiter *w = arg;
+
+	w->n = lkl_sys_epoll_pwait(w->epfd, &w->ev, 1, 5000, NULL, 0);
+	return NULL;
+}
+
+static int test_eventfd_epoll(void)
+{
+	struct epoll_waiter w = { 0 };
+	struct lkl_epoll_event ev = { .events = LKL_EPOLLIN, .data = 42 };
+	uint64_t value = 5, got = 0;
+	long efd, epfd;
+	pthread_t th;
+
+	efd = CHECK_OK(lkl_sys_eventfd2(0, 0));
+	epfd = CHECK_OK(lkl_sys_epoll_create1(0));
+	CHECK_OK(lkl_sys_epoll_ctl(epfd, LKL_EPOLL_CTL_ADD, efd, &ev));
+	CHECK(lkl_sys_epoll_pwait(epfd, &w.ev, 1, 0, NULL, 0) == 0, "nothing ready yet");
+
+	w.epfd = epfd;
+	pthread_create(&th, NULL, epoll_waiter_main, &w);
+	usleep(20 * 1000);
+	CHECK(lkl_sys_write(efd, (char *)&value, 8) == 8, "eventfd write");
+	pthread_join(th, NULL);
+	CHECK(w.n == 1 && w.ev.data == 42 && (w.ev.events & LKL_EPOLLIN),
+	      "epoll_pwait returned %ld, data %llu", w.n, (unsigned long long)w.ev.data);
+	CHECK(lkl_sys_read(efd, (char *)&got, 8) == 8 && got == 5, "eventfd read %llu",
+	      (unsigned long long)got);
+	lkl_sys_close(epfd);
+	lkl_sys_close(efd);
+	return 0;
+}
+
+/* Every host thread that exited took its task with it: pid 1 has two
+ * threads left, its own and the main thread's. */
+static int test_exited_threads_reaped(void)
+{
+	char dents[4096];
+	long fd, n;
+	int threads = 0;
+
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/proc/1/task", LKL_O_RDONLY | LKL_O_DIRECTORY, 0));
+	while ((n = lkl_sys_getdents64(fd, dents, sizeof(dents))) > 0)
+		for (long off = 0; off < n;) {
+			struct lkl_dirent64 *d = (void *)(dents + off);
+
+			threads += d->d_name[0] != '.';
+			off += d->d_reclen;
+		}
+	lkl_sys_close(fd);
+	CHECK(threads == 2, "pid 1 has %d threads", threads);
+	return 0;
+}
+
+static long blocked_read_ret;
+
+static void *blocked_reader(void *arg)
+{
+	char c;
+
+	blocked_read_ret = lkl_sys_read((long)arg, &c, 1);
+	return NULL;
+}
+
+static pthread_t blocked_thread;
+
+/* A thread blocked in the kernel when the kernel halts must get an error. */
+static int test_start_blocked_reader(void)
+{
+	int fds[2];
+
+	CHECK_OK(lkl_sys_pipe2(fds, 0));
+	pthread_create(&blocked_thread, NULL, blocked_reader, (void *)(long)fds[0]);
+	usleep(20 * 1000);
+	return 0;
+}
+
+static int test_halt(void)
+{
+	long args[6] = { 0 };
+	int ret = lkl_halt();
+
+	CHECK(ret == 0, "halt returned %d (%s)", ret, lkl_strerror(ret));
+	pthread_join(blocked_thread, NULL);
+	CHECK(blocked_read_ret == -LKL_ERR_NOT_RUNNING,
+	      "blocked read returned %ld", blocked_read_ret);
+	CHECK(lkl_host_thread_count() == 0, "%d library threads left",
+	      lkl_host_thread_count());
+	CHECK(host_threads() == 1, "%d host threads in the process", host_threads());
+	CHECK(lkl_syscall(__LKL_NR_getpid, args) == -LKL_ERR_NOT_RUNNING,
+	      "a call after halt must fail");
+	CHECK(lkl_halt() == -LKL_ERR_NOT_RUNNING, "second halt");
+	CHECK(lkl_boot("") == -LKL_ERR_ALREADY_BOOTED, "boot after halt");
+	return 0;
+}
+
+int main(void)
+{
+	test_plan(18);
+	test_run("calls before boot fail", test_before_boot);
+	test_run("boot", test_boot);
+	test_run("second boot fails", test_second_boot);
+	test_run("getpid", test_getpid);
+	test_run("umask", test_umask);
+	test_run("unknown syscalls return ENOSYS", test_unknown_syscalls);
+	test_run("mount tmpfs and proc", test_mounts);
+	test_run("file operations", test_files);
+	test_run("/proc/self/status", test_proc_self_status);
+	test_run("at most 3 library host threads", test_host_thread_budget);
+	test_run("pipe between two host threads", test_pipe_between_threads);
+	test_run("nanosleep 20 ms", test_nanosleep);
+	test_run("16 threads x 2000 syscalls", test_many_threads);
+	test_run("futex wait and wake", test_futex);
+	test_run("eventfd and epoll", test_eventfd_epoll);
+	test_run("exited host threads leave no task", test_exited_threads_reaped);
+	test_run("thread blocked at halt", test_start_blocked_reader);
+	test_run("halt", test_halt);
+	return test_done();
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A small TAP harness for the C tests.  Each test is a function returning
+ * 0 for pass; CHECK() fails the running test with a message.  The kernel log
+ * is captured: a failing test prints it in a YAML block, and a test whose log
+ * shows BUG:, WARNING: or Oops fails even if its checks passed.
+ */
+#ifndef _LKL_TEST_H
+#define _LKL_TEST_H
+
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lkl.h>
+#include <lkl/syscalls.h>
+
+#define LOG_SIZE (256 * 1024)
+
+static char test_log[LOG_SIZE];
+static size_t test_log_len, test_log_mark;
+static int test_number, test_failures;
+static char test_reason[512];
+
+static void test_console(const char *text, size_t len, void *ctx)
+{
+	if (test_log_len + len > LOG_SIZE - 1)
+		len = LOG_SIZE - 1 - test_log_len;
+	memcpy(test_log + test_log_len, text, len);
+	test_log_len += len;
+	test_log[test_log_len] = 0;
+}
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			snprintf(test_reason, sizeof(test_reason),	\
+				 "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			snprintf(test_reason + strlen(test_reason),	\
+				 sizeof(test_reason) - strlen(test_reason), \
+				 __VA_ARGS__);				\
+			return -1;					\
+		}							\
+	} while (0)
+
+/* A syscall that must succeed (>= 0). */
+#define CHECK_OK(expr)							\
+	({ long __r = (expr);						\
+	   CHECK(__r >= 0, "returned %ld (%s)", __r, lkl_strerror(__r)); \
+	   __r; })
+
+static void test_plan(int n)
+{
+	lkl_set_console_hook(test_console, NULL);
+	printf("TAP version 13\n1..%d\n", n);
+	fflush(stdout);
+}
+
+static int log_has_bug(const char *from)
+{
+	return strstr(from, "BUG:") || strstr(from, "WARNING:") ||
+	       strstr(from, "Oops");
+}
+
+static void test_run(const char *name, int (*fn)(void))
+{
+	int ret;
+
+	test_reason[0] = 0;
+	test_log_mark = test_log_len;
+	ret = fn();
+	if (!ret && log_has_bug(test_log + test_log_mark)) {
+		ret = -1;
+		snprintf(test_reason, sizeof(test_reason),
+			 "kernel log shows BUG/WARNING/Oops");
+	}
+	test_number++;
+	if (ret) {
+		test_failures++;
+		printf("not ok %d - %s\n  ---\n  reason: \"%s\"\n  kernel_log: |\n",
+		       test_number, name, test_reason);
+		for (char *line = test_log; *line;) {
+			char *end = strchr(line, '\n');
+			int len = end ? (int)(end - line) : (int)strlen(line);
+
+			printf("    %.*s\n", len, line);
+			line += len + (end ? 1 : 0);
+		}
+		printf("  ...\n");
+	} else {
+		printf("ok %d - %s\n", test_number, name);
+	}
+	fflush(stdout);
+}
+
+static int test_done(void)
+{
+	return test_failures ? 1 : 0;
+}
+
+#endif
