@@ -205,4 +205,7 @@ void lkl_posix_fill_ops(struct lkl_host_ops *ops)
 	ops->realtime_ns = realtime_ns;
 	ops->idle_wait = idle_wait;
 	ops->idle_notify = idle_notify;
+	ops->memcpy = memcpy;
+	ops->memset = memset;
+	ops->memmove = memmove;
 }

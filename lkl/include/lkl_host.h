@@ -92,6 +92,16 @@ struct lkl_host_ops {
 			  unsigned long long deadline_ns);
 	/** @idle_notify: wake the CPU thread from @idle_wait. */
 	void (*idle_notify)(unsigned int *event_seq);
+
+	/**
+	 * @memcpy: the host's optimised copy; the kernel's own string
+	 * functions copy a byte at a time.  @memset and @memmove likewise.
+	 */
+	void *(*memcpy)(void *dest, const void *src, unsigned long n);
+	/** @memset: see @memcpy. */
+	void *(*memset)(void *s, int c, unsigned long n);
+	/** @memmove: see @memcpy. */
+	void *(*memmove)(void *dest, const void *src, unsigned long n);
 };
 
 /* Entry points of the kernel object (the only global symbols of lkl.o). */

@@ -38,8 +38,12 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Host threads of this process, from the host's /proc. */
-static int host_threads(void)
+/*
+ * Host threads of this process, from the host's /proc.  A joined thread can
+ * stay listed for a moment while the host kernel finishes its exit, so wait
+ * (up to a second) for the count to settle at its minimum.
+ */
+static int host_threads_now(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -49,6 +53,17 @@ static int host_threads(void)
 		n += e->d_name[0] != '.';
 	if (d)
 		closedir(d);
+	return n;
+}
+
+static int host_threads(void)
+{
+	int n = host_threads_now();
+
+	for (int i = 0; i < 100 && n > 1; i++) {
+		usleep(10 * 1000);
+		n = host_threads_now();
+	}
 	return n;
 }
 

@@ -32,7 +32,7 @@ static void *later_caller(void *arg)
 	return NULL;
 }
 
-static int host_threads(void)
+static int host_threads_now(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -42,6 +42,17 @@ static int host_threads(void)
 		n += e->d_name[0] != '.';
 	if (d)
 		closedir(d);
+	return n;
+}
+
+static int host_threads(void)
+{
+	int n = host_threads_now();
+
+	for (int i = 0; i < 100 && n > 1; i++) {
+		usleep(10 * 1000);
+		n = host_threads_now();
+	}
 	return n;
 }
 

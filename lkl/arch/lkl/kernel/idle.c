@@ -68,7 +68,7 @@ void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 
 		if ((READ_ONCE(lkl_irq_pending) ||
 		     !is_idle_task(READ_ONCE(lkl_current_task))) &&
-		    lkl_cpu_try_take(self)) {
+		    lkl_cpu_try_lock(self)) {
 			cur = current;
 			if (is_idle_task(cur)) {
 				self->entry_switched = false;

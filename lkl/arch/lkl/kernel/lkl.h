@@ -37,8 +37,12 @@ extern int lkl_state;
  * @wait_stack: small stack on which the thread waits when it has nothing to
  *	run (its own stack may hold a suspended kernel context)
  * @wait_ctx: context that starts the wait loop on @wait_stack
+ * @handoff_to: thread to hand the CPU to once on @wait_stack, and
+ *	@handoff_task the task it will run (see lkl_thread_wait())
  * @cpu_thread: this is the CPU thread, whose wait is the idle wait
- * @exiting: the host thread is exiting; leave when switched away from
+ * @task_dead: the thread's task has exited; leave the wait loop for good
+ * @inside: the thread is inside a kernel entry point (halt waits for every
+ *	thread to leave before it frees their memory)
  * @node: in the list of all threads, freed at halt
  */
 struct lkl_thread {
@@ -51,8 +55,11 @@ struct lkl_thread {
 	unsigned int handed;
 	void *wait_stack;
 	struct lkl_ctx wait_ctx;
+	struct lkl_thread *handoff_to;
+	struct task_struct *handoff_task;
 	bool cpu_thread;
-	bool exiting;
+	bool task_dead;
+	int inside;
 	struct list_head node;
 };
 
@@ -61,9 +68,13 @@ struct lkl_thread *lkl_thread_self(void);
 struct lkl_thread *lkl_thread_alloc(bool cpu_thread);
 int lkl_cpu_take(struct lkl_thread *self);
 bool lkl_cpu_try_take(struct lkl_thread *self);
+bool lkl_cpu_try_lock(struct lkl_thread *self);
 void lkl_cpu_release(struct lkl_thread *self);
 int lkl_switch_to_own_task(struct lkl_thread *self);
 void __noreturn lkl_thread_wait(struct lkl_thread *self);
+void __noreturn lkl_thread_handoff(struct lkl_thread *self, struct lkl_thread *to,
+				   struct task_struct *next);
+void lkl_thread_finish_handoff(struct lkl_thread *self);
 void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self);
 void lkl_wake_all_threads(void);
 void lkl_free_threads(void);

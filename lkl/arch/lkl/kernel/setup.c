@@ -65,13 +65,13 @@ void __init setup_arch(char **cmdline_p)
 	memory_start = ALIGN((unsigned long)memory_alloc, align);
 	memory_end = memory_start + mem_size;
 
-	memblock_add(memory_start, mem_size);
+	memblock_add(__pa(memory_start), mem_size);
 	empty_zero_page = memblock_alloc(PAGE_SIZE, PAGE_SIZE);
 
-	min_low_pfn = PFN_UP(memory_start);
-	max_low_pfn = PFN_DOWN(memory_end);
+	min_low_pfn = 0;
+	max_low_pfn = PFN_DOWN(mem_size);
 	max_pfn = max_low_pfn;
-	max_mapnr = max_pfn - ARCH_PFN_OFFSET;
+	max_mapnr = max_pfn;
 	high_memory = (void *)memory_end;
 
 	max_zone_pfn[ZONE_NORMAL] = max_pfn;

@@ -78,19 +78,23 @@ long lkl_kernel_syscall(long nr, const long *args)
 		if (!self)
 			return -ENOMEM;
 	}
-	if (lkl_ctx_save(&self->escape_ctx))
+	WRITE_ONCE(self->inside, 1);
+	if (lkl_ctx_save(&self->escape_ctx)) {
+		/* Sent out by a halt or panic; halt may free @self now. */
+		__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);
 		return READ_ONCE(lkl_state) == LKL_STATE_DEAD ?
 			-LKL_EKERNELDEAD : -ESHUTDOWN;
+	}
 
 	err = lkl_cpu_take(self);
 	if (unlikely(err))
-		return err;
+		goto out;
 	if (unlikely(current != self->task)) {
 		if (!self->task)
 			lkl_request_task(self, &req);
 		err = lkl_switch_to_own_task(self);
 		if (err)
-			return err;
+			goto out;
 	}
 
 	if (likely((unsigned long)nr < __NR_syscalls))
@@ -103,5 +107,9 @@ long lkl_kernel_syscall(long nr, const long *args)
 
 	ret = finish_syscall(ret);
 	lkl_cpu_release(self);
+	__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);
 	return ret;
+out:
+	__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);
+	return err;
 }

@@ -31,7 +31,7 @@
 #include "lkl.h"
 
 #define UNBOUND_STACK_SIZE	(64 * 1024)
-#define WAIT_STACK_SIZE		(16 * 1024)
+#define WAIT_STACK_SIZE		(64 * 1024)
 
 struct task_struct *lkl_current_task = &init_task;
 struct lkl_thread *lkl_cpu_thread;
@@ -132,19 +132,28 @@ int lkl_cpu_take(struct lkl_thread *self)
 	return 0;
 }
 
-bool lkl_cpu_try_take(struct lkl_thread *self)
+/*
+ * Take the CPU only if it is free.  Never recursive: a thread that finds
+ * itself the owner here was handed the CPU for a task and must run that.
+ */
+bool lkl_cpu_try_lock(struct lkl_thread *self)
 {
 	struct lkl_thread *none = NULL;
 
-	if (__atomic_load_n(&cpu.owner, __ATOMIC_RELAXED) == self) {
-		cpu.depth++;
-		return true;
-	}
 	if (!__atomic_compare_exchange_n(&cpu.owner, &none, self, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 		return false;
 	cpu.depth = 1;
 	return true;
+}
+
+bool lkl_cpu_try_take(struct lkl_thread *self)
+{
+	if (__atomic_load_n(&cpu.owner, __ATOMIC_RELAXED) == self) {
+		cpu.depth++;
+		return true;
+	}
+	return lkl_cpu_try_lock(self);
 }
 
 void lkl_cpu_unlock(void)
@@ -191,7 +200,7 @@ void lkl_cpu_release(struct lkl_thread *self)
 		if (!__atomic_load_n(&lkl_irq_pending, __ATOMIC_SEQ_CST))
 			return;
 		/* An interrupt was raised while we held the CPU: run it. */
-		if (!lkl_cpu_try_take(self))
+		if (!lkl_cpu_try_lock(self))
 			return;
 	}
 }
@@ -234,11 +243,12 @@ static void __noreturn wait_loop(void *arg)
 {
 	struct lkl_thread *self = arg;
 
+	lkl_thread_finish_handoff(self);
 	if (self->cpu_thread)
 		lkl_cpu_thread_loop(self);
 
 	for (;;) {
-		if (self->exiting || !kernel_alive())
+		if (self->task_dead || !kernel_alive())
 			lkl_ctx_jump(&self->escape_ctx);
 		if (__atomic_load_n(&self->handed, __ATOMIC_SEQ_CST)) {
 			self->handed = 0;
@@ -246,6 +256,33 @@ static void __noreturn wait_loop(void *arg)
 		}
 		lkl_ops->futex_wait(&self->handed, 0, 0);
 	}
+}
+
+/* Hand over the CPU requested by lkl_thread_handoff(), now that this thread
+ * is on its wait stack. */
+void lkl_thread_finish_handoff(struct lkl_thread *self)
+{
+	struct lkl_thread *to = self->handoff_to;
+
+	if (to) {
+		self->handoff_to = NULL;
+		cpu_handoff(to, self->handoff_task);
+	}
+}
+
+/**
+ * lkl_thread_handoff - give the CPU to @to, which will run @next, and wait
+ *
+ * The CPU is handed over only after this thread has left its current stack:
+ * that stack may belong to an unbound task that @to will resume at once.
+ */
+void __noreturn lkl_thread_handoff(struct lkl_thread *self,
+				   struct lkl_thread *to,
+				   struct task_struct *next)
+{
+	self->handoff_to = to;
+	self->handoff_task = next;
+	lkl_thread_wait(self);
 }
 
 /**
@@ -267,6 +304,10 @@ struct task_struct *__switch_to(struct task_struct *prev,
 
 	lkl_current_task = next;
 	lkl_switch_last = prev;
+	/* The final switch of an exiting host thread's task: the thread may
+	 * leave once it is off this stack (see lkl_kernel_thread_exit()). */
+	if (unlikely(READ_ONCE(prev->__state) == TASK_DEAD) && prev == self->task)
+		self->task_dead = true;
 
 	if (prev == self->borrowed) {
 		/* Nothing of the borrowed identity lives on this stack. */
@@ -280,8 +321,7 @@ struct task_struct *__switch_to(struct task_struct *prev,
 	if (!to || to == self)
 		resume_here(self, next);
 
-	cpu_handoff(to, next);
-	lkl_thread_wait(self);
+	lkl_thread_handoff(self, to, next);
 }
 
 /*
@@ -312,8 +352,7 @@ int lkl_switch_to_own_task(struct lkl_thread *self)
 			 * tick and RCU see a proper idle exit: hand the CPU to
 			 * the CPU thread (the wake-up above set need_resched).
 			 */
-			cpu_handoff(lkl_cpu_thread, cur);
-			lkl_thread_wait(self);
+			lkl_thread_handoff(self, lkl_cpu_thread, cur);
 		}
 
 		/* @cur is another thread's task in user mode: park it. */
@@ -449,6 +488,13 @@ void lkl_free_threads(void)
 {
 	struct lkl_thread *t, *n;
 
+	/* Threads sent out of the kernel may still be on their wait stacks. */
+	list_for_each_entry(t, &all_threads, node)
+		while (__atomic_load_n(&t->inside, __ATOMIC_ACQUIRE) &&
+		       t != lkl_thread_self())
+			lkl_ops->futex_wait(&lkl_idle_seq, READ_ONCE(lkl_idle_seq),
+					    lkl_ops->time_ns() + 1000000);
+
 	list_for_each_entry_safe(t, n, &all_threads, node) {
 		list_del(&t->node);
 		thread_free(t);
@@ -481,7 +527,6 @@ void lkl_kernel_thread_exit(void *data)
 	if (lkl_switch_to_own_task(self))
 		return;
 	list_del(&self->node);
-	self->exiting = true;
 	if (!lkl_ctx_save(&self->escape_ctx))
 		do_exit(0);
 	/* Out of the kernel; another thread holds the CPU now. */

@@ -9,11 +9,12 @@
 #define PAGE_MASK		(~(PAGE_SIZE - 1))
 
 /*
- * Kernel memory is one host allocation; addresses are host addresses, so
- * physical and virtual addresses are the same and page frame numbers start
- * at the frame of that allocation.
+ * Kernel memory is one host allocation, and kernel addresses are host
+ * addresses.  "Physical" addresses are offsets into that allocation, so that
+ * page frame numbers start at 0 (generic code walks the frames below the
+ * first one).
  */
-#define PAGE_OFFSET		0UL
+#define PAGE_OFFSET		(memory_start)
 
 #ifndef __ASSEMBLY__
 
@@ -40,8 +41,8 @@ typedef struct page *pgtable_t;
 #define clear_user_page(page, vaddr, pg)	clear_page(page)
 #define copy_user_page(to, from, vaddr, pg)	copy_page(to, from)
 
-#define __pa(vaddr)		((unsigned long)(vaddr))
-#define __va(paddr)		((void *)((unsigned long)(paddr)))
+#define __pa(vaddr)		((unsigned long)(vaddr) - PAGE_OFFSET)
+#define __va(paddr)		((void *)((unsigned long)(paddr) + PAGE_OFFSET))
 
 static inline unsigned long virt_to_pfn(const void *kaddr)
 {
@@ -53,7 +54,7 @@ static inline void *pfn_to_virt(unsigned long pfn)
 	return __va(pfn << PAGE_SHIFT);
 }
 
-#define ARCH_PFN_OFFSET		(memory_start >> PAGE_SHIFT)
+#define ARCH_PFN_OFFSET		0UL
 
 #define virt_to_page(addr)	pfn_to_page(virt_to_pfn(addr))
 #define page_to_virt(page)	pfn_to_virt(page_to_pfn(page))

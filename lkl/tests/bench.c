@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench: the library's costs next to the host's, measured in the same run.
+ * Prints a table, then one JSON object per line:
+ *   {"scenario": ..., "system": "lkl"|"host", "metric": ..., "value": ..., "unit": ...}
+ * Each figure is the median of several trials.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lkl.h>
+#include <lkl/syscalls.h>
+#include <lkl/linux/fcntl.h>
+
+#define TRIALS 7
+
+struct result {
+	const char *scenario, *system, *metric, *unit;
+	double value;
+};
+
+static struct result results[32];
+static int nresults;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static void record(const char *scenario, const char *system, const char *metric,
+		   double value, const char *unit)
+{
+	results[nresults++] = (struct result){ scenario, system, metric, unit, value };
+}
+
+/* Median over TRIALS of the per-operation time of fn(iters). */
+static double per_op_ns(void (*fn)(long), long iters)
+{
+	double t[TRIALS];
+
+	fn(iters / 10);		/* warm up */
+	for (int i = 0; i < TRIALS; i++) {
+		double t0 = now_ns();
+
+		fn(iters);
+		t[i] = (now_ns() - t0) / iters;
+	}
+	return median(t, TRIALS);
+}
+
+static void lkl_null(long n)
+{
+	for (long i = 0; i < n; i++)
+		lkl_sys_getpid();
+}
+
+static void host_null(long n)
+{
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getpid);
+}
+
+static long lkl_fd;
+static int host_fd;
+static char buf[4096];
+
+static void lkl_pread4k(long n)
+{
+	for (long i = 0; i < n; i++)
+		if (lkl_sys_pread64(lkl_fd, buf, 4096, (i & 255) * 4096) != 4096)
+			abort();
+}
+
+static void host_pread4k(long n)
+{
+	for (long i = 0; i < n; i++)
+		if (pread(host_fd, buf, 4096, (i & 255) * 4096) != 4096)
+			abort();
+}
+
+int main(void)
+{
+	static char data[1 << 20];
+	char host_path[] = "/dev/shm/lkl-bench-XXXXXX";
+	double t0, boot_ms, first_ms;
+
+	t0 = now_ns();
+	if (lkl_boot("mem=64M")) {
+		fprintf(stderr, "bench: boot failed\n");
+		return 1;
+	}
+	boot_ms = (now_ns() - t0) / 1e6;
+	lkl_sys_getpid();
+	first_ms = (now_ns() - t0) / 1e6;
+	record("boot_to_first_syscall", "lkl", "time", first_ms, "ms");
+
+	record("null_syscall", "lkl", "latency", per_op_ns(lkl_null, 1000000), "ns");
+	record("null_syscall", "host", "latency", per_op_ns(host_null, 1000000), "ns");
+
+	/* A 1 MiB file in the kernel's tmpfs and one on the host's /dev/shm. */
+	memset(data, 'x', sizeof(data));
+	lkl_sys_mkdirat(LKL_AT_FDCWD, "/tmp", 0755);
+	lkl_sys_mount("none", "/tmp", "tmpfs", 0, NULL);
+	lkl_fd = lkl_sys_openat(LKL_AT_FDCWD, "/tmp/f", LKL_O_CREAT | LKL_O_RDWR, 0600);
+	host_fd = mkstemp(host_path);
+	if (lkl_fd < 0 || host_fd < 0 ||
+	    lkl_sys_write(lkl_fd, data, sizeof(data)) != sizeof(data) ||
+	    write(host_fd, data, sizeof(data)) != sizeof(data)) {
+		fprintf(stderr, "bench: cannot create the test files\n");
+		return 1;
+	}
+	unlink(host_path);
+	record("pread_4k_cached", "lkl", "latency", per_op_ns(lkl_pread4k, 200000), "ns");
+	record("pread_4k_cached", "host", "latency", per_op_ns(host_pread4k, 200000), "ns");
+	lkl_halt();
+
+	printf("%-24s %12s %12s %8s\n", "scenario", "lkl", "host", "lkl/host");
+	for (int i = 0; i < nresults; i++) {
+		struct result *r = &results[i], *h = NULL;
+
+		if (strcmp(r->system, "lkl"))
+			continue;
+		for (int j = 0; j < nresults; j++)
+			if (!strcmp(results[j].scenario, r->scenario) &&
+			    !strcmp(results[j].system, "host"))
+				h = &results[j];
+		if (h)
+			printf("%-24s %9.1f %-2s %9.1f %-2s %8.2f\n", r->scenario, r->value,
+			       r->unit, h->value, h->unit, r->value / h->value);
+		else
+			printf("%-24s %9.1f %-2s %12s %8s\n", r->scenario, r->value, r->unit,
+			       "-", "-");
+	}
+	printf("(boot itself: %.1f ms)\n", boot_ms);
+	for (int i = 0; i < nresults; i++)
+		printf("{\"scenario\": \"%s\", \"system\": \"%s\", \"metric\": \"%s\", "
+		       "\"value\": %.3f, \"unit\": \"%s\"}\n", results[i].scenario,
+		       results[i].system, results[i].metric, results[i].value, results[i].unit);
+	return 0;
+}
