@@ -4,6 +4,7 @@
  * The order matters: later tests use what earlier ones mounted.
  */
 #include "test.h"
+#include <lkl_host.h>
 
 #include <dirent.h>
 #include <pthread.h>
@@ -82,7 +83,7 @@ static double boot_ms;
 static int test_boot(void)
 {
 	double t0 = now_ms();
-	int ret = lkl_boot("mem=64M");
+	int ret = lkl_boot("mem=64M lkl_test_irq=5");
 
 	boot_ms = now_ms() - t0;
 	CHECK(ret == 0, "boot returned %d (%s)", ret, lkl_strerror(ret));
@@ -348,29 +349,50 @@ static int test_many_threads(void)
 }
 
 static uint32_t futex_word;
+static long futex_waiter_tid;
 
 static void *futex_waiter(void *arg)
 {
 	long *ret = arg;
 
+	__atomic_store_n(&futex_waiter_tid, lkl_sys_gettid(), __ATOMIC_SEQ_CST);
 	*ret = lkl_sys_futex(&futex_word, LKL_FUTEX_WAIT, 0, NULL, NULL, 0);
 	return NULL;
+}
+
+/* State letter of kernel task @tid ('S' sleeping, 'R' running...). */
+static char task_state(long tid)
+{
+	char path[64], buf[256], *p;
+	long fd, n;
+
+	snprintf(path, sizeof(path), "/proc/1/task/%ld/stat", tid);
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY, 0);
+	if (fd < 0)
+		return '?';
+	n = lkl_sys_read(fd, buf, sizeof(buf) - 1);
+	lkl_sys_close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
 }
 
 static int test_futex(void)
 {
 	pthread_t th;
-	long waiter_ret = 1, woken = 0;
+	long waiter_ret = 1, woken;
+	char state = '?';
 
 	pthread_create(&th, NULL, futex_waiter, &waiter_ret);
-	/* Wake until the waiter was really asleep in the kernel. */
-	for (int i = 0; i < 500 && woken == 0; i++) {
-		usleep(2000);
-		__atomic_store_n(&futex_word, 1, __ATOMIC_SEQ_CST);
-		woken = lkl_sys_futex(&futex_word, LKL_FUTEX_WAKE, 1, NULL, NULL, 0);
-		if (!woken)
-			__atomic_store_n(&futex_word, 0, __ATOMIC_SEQ_CST);
+	/* Wake only once the waiter sleeps in the kernel. */
+	for (int i = 0; i < 1000 && state != 'S'; i++) {
+		usleep(1000);
+		if (__atomic_load_n(&futex_waiter_tid, __ATOMIC_SEQ_CST))
+			state = task_state(futex_waiter_tid);
 	}
+	CHECK(state == 'S', "waiter never slept (state %c)", state);
+	__atomic_store_n(&futex_word, 1, __ATOMIC_SEQ_CST);
+	woken = lkl_sys_futex(&futex_word, LKL_FUTEX_WAKE, 1, NULL, NULL, 0);
 	pthread_join(th, NULL);
 	CHECK(woken == 1, "FUTEX_WAKE woke %ld", woken);
 	CHECK(waiter_ret == 0, "FUTEX_WAIT returned %ld", waiter_ret);
@@ -441,6 +463,103 @@ static int test_exited_threads_reaped(void)
 	return 0;
 }
 
+/* Every unbound kernel stack has an inaccessible guard page right below it. */
+static int test_guard_pages(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	unsigned long start, end, prev_start = 0, prev_end = 0;
+	char perms[8], prev_perms[8] = "";
+	char line[512];
+	int stacks = 0, guarded = 0;
+
+	CHECK(maps, "cannot open /proc/self/maps");
+	while (fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
+			continue;
+		if (end - start == 64 * 1024 && !strcmp(perms, "rw-p")) {
+			stacks++;
+			guarded += prev_end == start && prev_end - prev_start == 4096 &&
+				   !strcmp(prev_perms, "---p");
+		}
+		prev_start = start;
+		prev_end = end;
+		strcpy(prev_perms, perms);
+	}
+	fclose(maps);
+	printf("# %d of %d 64 KiB stacks have a guard page\n", guarded, stacks);
+	CHECK(stacks >= 5, "expected kernel thread stacks, found %d", stacks);
+	CHECK(guarded == stacks, "%d stacks without a guard page", stacks - guarded);
+	return 0;
+}
+
+/* Interrupt count of @irq in /proc/interrupts, or -1. */
+static long irq_count(int irq)
+{
+	char buf[4096], *line;
+	long fd, n, count = -1;
+
+	fd = lkl_sys_openat(LKL_AT_FDCWD, "/proc/interrupts", LKL_O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	n = lkl_sys_read(fd, buf, sizeof(buf) - 1);
+	lkl_sys_close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	for (line = buf; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		int nr;
+
+		if (sscanf(line, " %d: %ld", &nr, &count) == 2 && nr == irq)
+			return count;
+	}
+	return -1;
+}
+
+#define TEST_IRQ 5
+#define LKL_TIMER_IRQ_FOR_TEST 1
+
+static void *irq_raiser(void *arg)
+{
+	lkl_kernel_trigger_irq(TEST_IRQ);
+	return NULL;
+}
+
+/* Wait (up to a second) for the count of the test interrupt to reach @want. */
+static long wait_irq_count(long want)
+{
+	long count = irq_count(TEST_IRQ);
+
+	for (int i = 0; i < 1000 && count < want; i++) {
+		usleep(1000);
+		count = irq_count(TEST_IRQ);
+	}
+	return count;
+}
+
+/*
+ * Interrupts raised from threads that never entered the kernel, and from one
+ * that has a task, are delivered once each (a raise while the same interrupt
+ * is still pending would be merged, as on hardware, so raise one at a time).
+ */
+static int test_irq_from_any_thread(void)
+{
+	long base = irq_count(TEST_IRQ), count;
+	pthread_t th;
+
+	CHECK(base >= 0, "interrupt %d not in /proc/interrupts", TEST_IRQ);
+	for (int i = 1; i <= 20; i++) {
+		pthread_create(&th, NULL, irq_raiser, NULL);
+		pthread_join(th, NULL);
+		count = wait_irq_count(base + i);
+		CHECK(count == base + i, "raise %d from a new thread: count %ld", i, count - base);
+	}
+	irq_raiser(NULL);
+	count = wait_irq_count(base + 21);
+	CHECK(count == base + 21, "raise from a kernel thread's caller: count %ld", count - base);
+	CHECK(irq_count(LKL_TIMER_IRQ_FOR_TEST) > 0, "no timer interrupts");
+	return 0;
+}
+
 static long blocked_read_ret;
 
 static void *blocked_reader(void *arg)
@@ -485,7 +604,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(18);
+	test_plan(20);
 	test_run("calls before boot fail", test_before_boot);
 	test_run("boot", test_boot);
 	test_run("second boot fails", test_second_boot);
@@ -502,6 +621,8 @@ int main(void)
 	test_run("futex wait and wake", test_futex);
 	test_run("eventfd and epoll", test_eventfd_epoll);
 	test_run("exited host threads leave no task", test_exited_threads_reaped);
+	test_run("kernel stacks have guard pages", test_guard_pages);
+	test_run("interrupts from any host thread", test_irq_from_any_thread);
 	test_run("thread blocked at halt", test_start_blocked_reader);
 	test_run("halt", test_halt);
 	return test_done();

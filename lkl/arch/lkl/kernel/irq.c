@@ -8,6 +8,7 @@
 #include <linux/irq.h>
 #include <linux/hardirq.h>
 #include <linux/kernel_stat.h>
+#include <linux/moduleparam.h>
 #include "lkl.h"
 
 unsigned long lkl_irq_enabled = ARCH_IRQ_DISABLED;
@@ -73,6 +74,27 @@ void __init init_IRQ(void)
 	for (irq = 1; irq < NR_IRQS; irq++)
 		irq_set_chip_and_handler(irq, &dummy_irq_chip, handle_simple_irq);
 }
+
+/*
+ * "lkl_test_irq=N" on the command line attaches a handler that only counts
+ * to interrupt N, so that tests can check delivery in /proc/interrupts.
+ */
+static int test_irq;
+core_param(lkl_test_irq, test_irq, int, 0444);
+
+static irqreturn_t lkl_test_irq_handler(int irq, void *dev_id)
+{
+	return IRQ_HANDLED;
+}
+
+static int __init lkl_test_irq_init(void)
+{
+	if (test_irq > LKL_TIMER_IRQ && test_irq < NR_IRQS &&
+	    request_irq(test_irq, lkl_test_irq_handler, 0, "lkl-test", NULL))
+		pr_warn("lkl: cannot attach the test interrupt %d\n", test_irq);
+	return 0;
+}
+late_initcall(lkl_test_irq_init);
 
 int arch_show_interrupts(struct seq_file *p, int prec)
 {
