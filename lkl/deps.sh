@@ -18,6 +18,10 @@ check_cmd prove perl
 check_cmd objcopy binutils
 check_cmd xz xz-utils
 check_cmd ccache ccache
+[ -f /usr/include/liburing.h ] || need_pkgs+=(liburing-dev)
+check_cmd mke2fs e2fsprogs
+check_cmd e2fsck e2fsprogs
+check_cmd debugfs e2fsprogs
 if [ -z "${LKL_KERNEL_SOURCE:-}" ] && [ ! -f /usr/src/linux-source-6.12.tar.xz ]; then
 	need_pkgs+=(linux-source-6.12)
 fi

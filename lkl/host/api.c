@@ -51,6 +51,7 @@ int lkl_boot(const char *cmdline)
 {
 	console_to_stderr = getenv("LKL_CONSOLE") != NULL;
 	lkl_posix_fill_ops(&ops);
+	lkl_disk_fill_ops(&ops);
 	ops.print = host_print;
 	ops.panic = host_panic;
 	return lkl_kernel_start(&ops, cmdline ? cmdline : "");
@@ -63,7 +64,14 @@ long lkl_syscall(long nr, const long args[6])
 
 int lkl_halt(void)
 {
-	return lkl_kernel_halt();
+	int ret;
+
+	/* Nothing written to a disk may be lost: unmount what we mounted. */
+	lkl_disk_unmount_all();
+	ret = lkl_kernel_halt();
+	if (ret == 0 || ret == -LKL_ERR_KERNEL_DEAD)
+		lkl_disk_shutdown();
+	return ret;
 }
 
 const char *lkl_kernel_release(void)

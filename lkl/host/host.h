@@ -8,5 +8,12 @@
 /* posix.c: the host operations, without print and panic. */
 void lkl_posix_fill_ops(struct lkl_host_ops *ops);
 int lkl_posix_thread_count(void);
+void *lkl_posix_thread_create(void (*fn)(void *), void *arg);
+void lkl_posix_thread_join(void *handle);
+
+/* disk.c: block backends. */
+void lkl_disk_fill_ops(struct lkl_host_ops *ops);
+void lkl_disk_unmount_all(void);
+void lkl_disk_shutdown(void);
 
 #endif

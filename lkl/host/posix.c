@@ -76,7 +76,7 @@ static void *thread_trampoline(void *p)
 	return NULL;
 }
 
-static void *thread_create(void (*fn)(void *), void *arg)
+void *lkl_posix_thread_create(void (*fn)(void *), void *arg)
 {
 	struct thread_start *start = malloc(sizeof(*start));
 	pthread_t *thread = malloc(sizeof(*thread));
@@ -95,7 +95,7 @@ fail:
 	return NULL;
 }
 
-static void thread_join(void *handle)
+void lkl_posix_thread_join(void *handle)
 {
 	pthread_t *thread = handle;
 
@@ -195,8 +195,8 @@ void lkl_posix_fill_ops(struct lkl_host_ops *ops)
 	ops->page_free = page_free;
 	ops->stack_alloc = stack_alloc;
 	ops->stack_free = stack_free;
-	ops->thread_create = thread_create;
-	ops->thread_join = thread_join;
+	ops->thread_create = lkl_posix_thread_create;
+	ops->thread_join = lkl_posix_thread_join;
 	ops->thread_data_get = thread_data_get;
 	ops->thread_data_set = thread_data_set;
 	ops->futex_wait = futex_wait;

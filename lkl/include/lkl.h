@@ -90,6 +90,47 @@ long lkl_syscall(long nr, const long args[6]);
  */
 int lkl_halt(void);
 
+/* Flags of lkl_disk_attach(). */
+#define LKL_DISK_READ_ONLY	1
+
+/**
+ * lkl_disk_attach - attach a host image file as a kernel block device
+ * @path: a regular file (or host block device), opened by the library
+ * @flags: 0 or LKL_DISK_READ_ONLY
+ *
+ * Needs a booted kernel.  The capacity is the file's size (rounded down to
+ * 512 bytes); the device appears as /dev/lklN inside the kernel.  Returns the
+ * disk id N (>= 0) or a negative errno.
+ */
+int lkl_disk_attach(const char *path, int flags);
+
+/**
+ * lkl_disk_attach_fd - like lkl_disk_attach() for an open file descriptor,
+ * which stays the caller's (it must stay open until detach or halt).
+ */
+int lkl_disk_attach_fd(int fd, int flags);
+
+/**
+ * lkl_disk_detach - remove disk @disk; -EBUSY while it is mounted.
+ */
+int lkl_disk_detach(int disk);
+
+/**
+ * lkl_mount - mount disk @disk with file system @fstype at @mount_point
+ * @flags: LKL_MS_* mount flags (LKL_MS_RDONLY is implied for read-only disks)
+ * @options: file-system options (e.g. "errors=remount-ro"), or NULL
+ *
+ * The mount point is created (with parents) if missing.
+ */
+int lkl_mount(int disk, const char *fstype, const char *mount_point,
+	      unsigned long flags, const char *options);
+
+/** lkl_umount - unmount @mount_point; writes everything back first. */
+int lkl_umount(const char *mount_point);
+
+/** lkl_disk_backend - "uring", "threads", or "none" before the first attach. */
+const char *lkl_disk_backend(void);
+
 /** lkl_kernel_release - the kernel version, e.g. "6.12.117". */
 const char *lkl_kernel_release(void);
 

@@ -13,6 +13,48 @@
 extern "C" {
 #endif
 
+/* Block requests from the kernel's disk driver to the host's backend. */
+#define LKL_DISK_MAX_SEGS	128
+
+enum lkl_disk_op {
+	LKL_DISK_READ,
+	LKL_DISK_WRITE,
+	LKL_DISK_FLUSH,		/* make written data durable (fdatasync) */
+	LKL_DISK_DISCARD,	/* the range may read back as anything: punch hole */
+	LKL_DISK_WRITE_ZEROES,	/* the range reads back as zeroes */
+};
+
+struct lkl_disk_iovec {
+	void *base;
+	unsigned long len;
+};
+
+/**
+ * struct lkl_disk_request - one block request
+ * @op: an enum lkl_disk_op
+ * @fua: for a write, the data must be durable when it completes
+ * @offset: byte offset in the image
+ * @length: bytes covered (sum of @segs for reads and writes)
+ * @nr_segs: number of @segs used
+ * @segs: kernel memory to read into or write from
+ * @result: set by the host: 0, or a negative errno
+ * @next: link used by the kernel's completion list
+ * @disk: the host handle of the disk
+ * @cookie: the kernel's own request
+ */
+struct lkl_disk_request {
+	int op;
+	int fua;
+	unsigned long long offset;
+	unsigned long long length;
+	int nr_segs;
+	struct lkl_disk_iovec segs[LKL_DISK_MAX_SEGS];
+	long result;
+	struct lkl_disk_request *next;
+	void *disk;
+	void *cookie;
+};
+
 /**
  * struct lkl_host_ops - services the host provides to the kernel
  *
@@ -102,7 +144,25 @@ struct lkl_host_ops {
 	void *(*memset)(void *s, int c, unsigned long n);
 	/** @memmove: see @memcpy. */
 	void *(*memmove)(void *dest, const void *src, unsigned long n);
+
+	/**
+	 * @disk_submit: queue @req on the backend of @disk (the handle given
+	 * to the kernel when the disk was added).  @last: no more requests
+	 * follow for now, submit the batch.  Completion is reported with
+	 * lkl_kernel_disk_complete() then lkl_kernel_trigger_irq(LKL_DISK_IRQ),
+	 * from any thread.
+	 */
+	void (*disk_submit)(void *disk, struct lkl_disk_request *req, int last);
+	/** @disk_commit: submit what @disk_submit queued without @last. */
+	void (*disk_commit)(void *disk);
 };
+
+/* Interrupt line of disk completions. */
+#define LKL_DISK_IRQ		2
+
+/* Internal syscall numbers of the library (outside the kernel's table). */
+#define LKL_SYSCALL_DISK_ADD	0x10010	/* (handle, capacity bytes, read_only) -> dev_t */
+#define LKL_SYSCALL_DISK_REMOVE	0x10011	/* (minor) */
 
 /* Entry points of the kernel object (the only global symbols of lkl.o). */
 int lkl_kernel_start(const struct lkl_host_ops *ops, const char *cmdline);
@@ -110,6 +170,7 @@ long lkl_kernel_syscall(long nr, const long *args);
 int lkl_kernel_halt(void);
 void lkl_kernel_thread_exit(void *thread_data);
 void lkl_kernel_trigger_irq(int irq);
+void lkl_kernel_disk_complete(struct lkl_disk_request *req);
 extern const char lkl_kernel_version[];
 
 #ifdef __cplusplus

@@ -98,6 +98,10 @@ void lkl_irq_raise_pending(int irq);
 extern unsigned long long lkl_timer_deadline;
 void lkl_timer_check(void);
 
+/* disk.c */
+long lkl_disk_add(void *host, unsigned long long capacity, bool read_only);
+long lkl_disk_remove(unsigned int minor);
+
 /* setup.c */
 void __noreturn lkl_die(void);
 

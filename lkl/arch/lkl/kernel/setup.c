@@ -197,7 +197,7 @@ void machine_restart(char *cmd)
 /**
  * lkl_kernel_halt - shut the kernel down and free what it allocated
  *
- * Runs the kernel's power-off path (syncs and unmounts as a reboot would),
+ * Writes every dirty buffer back (sync), runs the kernel's power-off path,
  * joins the CPU thread and frees kernel memory.  Returns 0 or a negative
  * errno.
  */
@@ -216,6 +216,7 @@ int lkl_kernel_halt(void)
 	}
 	if (READ_ONCE(lkl_state) != LKL_STATE_RUNNING)
 		return -ESHUTDOWN;
+	lkl_kernel_syscall(__NR_sync, args + 3);
 	ret = lkl_kernel_syscall(__NR_reboot, args);
 	if (READ_ONCE(lkl_state) != LKL_STATE_HALTED)
 		return ret < 0 ? ret : -EIO;

@@ -100,6 +100,10 @@ long lkl_kernel_syscall(long nr, const long *args)
 	if (likely((unsigned long)nr < __NR_syscalls))
 		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
 					    args[3], args[4], args[5]);
+	else if (nr == LKL_SYSCALL_DISK_ADD)
+		ret = lkl_disk_add((void *)args[0], args[1], args[2]);
+	else if (nr == LKL_SYSCALL_DISK_REMOVE)
+		ret = lkl_disk_remove(args[0]);
 	else if (nr == LKL_SYSCALL_TEST_PANIC && test_hooks)
 		panic("lkl: panic requested through the test hook");
 	else

@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Disks: host image files attached as kernel block devices.
+ *
+ * Two backends serve the kernel's block requests:
+ *  - io_uring (liburing): requests of one batch go in one submission; a
+ *    helper thread reaps completions in batches and raises one interrupt
+ *    per batch;
+ *  - threads: a small pool of workers doing preadv/pwritev, used when
+ *    io_uring is unavailable (containers often forbid it).
+ * LKL_DISK_BACKEND=uring|threads selects one; by default io_uring is tried
+ * first.  All disks share the backend.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <lkl.h>
+#include <lkl/syscalls.h>
+#include <lkl/linux/fcntl.h>
+#include <lkl/linux/fs.h>
+#include <lkl/linux/mount.h>
+#include "host.h"
+
+#define MAX_DISKS		64
+#define RING_ENTRIES		256
+#define POOL_THREADS		2
+
+struct host_disk {
+	int fd;
+	int own_fd;
+	int read_only;
+	unsigned long long size;
+	char mount_point[256];	/* where lkl_mount() mounted it, if anywhere */
+};
+
+static struct host_disk *disks[MAX_DISKS];
+static pthread_mutex_t disks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum { BACKEND_NONE, BACKEND_URING, BACKEND_THREADS };
+static int backend;
+
+/* --- completing a request, whatever the backend ------------------------ */
+
+static long do_sync_io(struct host_disk *disk, struct lkl_disk_request *req,
+		       unsigned long long done);
+
+static void finish(struct host_disk *disk, struct lkl_disk_request *req, long res)
+{
+	if (req->op == LKL_DISK_READ || req->op == LKL_DISK_WRITE) {
+		if (res >= 0 && (unsigned long long)res < req->length)
+			res = do_sync_io(disk, req, res);	/* short transfer */
+		else if (res > 0)
+			res = 0;
+	} else if (res == -EOPNOTSUPP && req->op == LKL_DISK_DISCARD) {
+		res = 0;	/* discard is a hint */
+	} else if (res == -EOPNOTSUPP && req->op == LKL_DISK_WRITE_ZEROES) {
+		res = do_sync_io(disk, req, 0);
+	}
+	req->result = res;
+	lkl_kernel_disk_complete(req);
+}
+
+/* Synchronous execution of @req from byte @done on (pool workers, and the
+ * rare remainder of a short transfer).  Returns 0 or a negative errno. */
+static long do_sync_io(struct host_disk *disk, struct lkl_disk_request *req,
+		       unsigned long long done)
+{
+	static const char zeroes[65536];
+	struct iovec iov[LKL_DISK_MAX_SEGS];
+	int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	unsigned long long skip = done;
+	int n = 0;
+	ssize_t r;
+
+	switch (req->op) {
+	case LKL_DISK_FLUSH:
+		return fdatasync(disk->fd) ? -errno : 0;
+	case LKL_DISK_DISCARD:
+		if (fallocate(disk->fd, mode, req->offset, req->length) && errno != EOPNOTSUPP)
+			return -errno;
+		return 0;
+	case LKL_DISK_WRITE_ZEROES:
+		if (!fallocate(disk->fd, mode, req->offset, req->length))
+			return 0;
+		for (unsigned long long off = 0; off < req->length; off += r) {
+			size_t len = req->length - off < sizeof(zeroes) ?
+				     req->length - off : sizeof(zeroes);
+
+			r = pwrite(disk->fd, zeroes, len, req->offset + off);
+			if (r <= 0)
+				return r < 0 ? -errno : -EIO;
+		}
+		return 0;
+	}
+
+	for (int i = 0; i < req->nr_segs; i++) {
+		if (skip >= req->segs[i].len) {
+			skip -= req->segs[i].len;
+			continue;
+		}
+		iov[n].iov_base = (char *)req->segs[i].base + skip;
+		iov[n].iov_len = req->segs[i].len - skip;
+		skip = 0;
+		n++;
+	}
+	while (done < req->length) {
+		if (req->op == LKL_DISK_READ)
+			r = preadv(disk->fd, iov, n, req->offset + done);
+		else
+			r = pwritev2(disk->fd, iov, n, req->offset + done,
+				     req->fua ? RWF_DSYNC : 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			/* Reading past the end of the image: zeroes. */
+			if (req->op != LKL_DISK_READ)
+				return -EIO;
+			for (int i = 0; i < n; i++)
+				memset(iov[i].iov_base, 0, iov[i].iov_len);
+			return 0;
+		}
+		done += r;
+		while (r > 0 && n) {
+			if ((size_t)r >= iov[0].iov_len) {
+				r -= iov[0].iov_len;
+				memmove(iov, iov + 1, --n * sizeof(*iov));
+			} else {
+				iov[0].iov_base = (char *)iov[0].iov_base + r;
+				iov[0].iov_len -= r;
+				r = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/* --- io_uring backend -------------------------------------------------- */
+
+static struct io_uring ring;
+static void *reaper;
+
+/* Called by the CPU owner only: a single submitter. */
+static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
+{
+	struct host_disk *disk = handle;
+	struct io_uring_sqe *sqe;
+	int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+
+	while (!(sqe = io_uring_get_sqe(&ring)))
+		io_uring_submit(&ring);
+
+	switch (req->op) {
+	case LKL_DISK_READ:
+		io_uring_prep_readv(sqe, disk->fd, (struct iovec *)req->segs,
+				    req->nr_segs, req->offset);
+		break;
+	case LKL_DISK_WRITE:
+		io_uring_prep_writev(sqe, disk->fd, (struct iovec *)req->segs,
+				     req->nr_segs, req->offset);
+		if (req->fua)
+			sqe->rw_flags = RWF_DSYNC;
+		break;
+	case LKL_DISK_FLUSH:
+		io_uring_prep_fsync(sqe, disk->fd, IORING_FSYNC_DATASYNC);
+		break;
+	default:	/* discard and write zeroes: the range reads as zeroes */
+		io_uring_prep_fallocate(sqe, disk->fd, mode, req->offset, req->length);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, req);
+	if (last)
+		io_uring_submit(&ring);
+}
+
+static void uring_commit(void *handle)
+{
+	io_uring_submit(&ring);
+}
+
+/* Helper thread: reaps completions in batches, one interrupt per batch. */
+static void uring_reap(void *unused)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n;
+	int stop = 0;
+
+	while (!stop) {
+		int ret = io_uring_wait_cqe(&ring, &cqe);
+
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			break;
+		n = 0;
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			struct lkl_disk_request *req = io_uring_cqe_get_data(cqe);
+
+			n++;
+			if (!req) {
+				stop = 1;
+				continue;
+			}
+			finish(req->disk, req, cqe->res);
+		}
+		io_uring_cq_advance(&ring, n);
+		lkl_kernel_trigger_irq(LKL_DISK_IRQ);
+	}
+}
+
+/* --- thread pool backend ---------------------------------------------- */
+
+struct pool_item {
+	struct lkl_disk_request *req;
+	struct host_disk *disk;
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+static struct pool_item *pool_queue;
+static unsigned int pool_head, pool_tail, pool_size;
+static int pool_stop;
+static void *pool_threads[POOL_THREADS];
+
+static void pool_submit(void *handle, struct lkl_disk_request *req, int last)
+{
+	pthread_mutex_lock(&pool_lock);
+	pool_queue[pool_tail++ % pool_size] = (struct pool_item){ req, handle };
+	pthread_cond_signal(&pool_cond);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static void pool_commit(void *handle)
+{
+}
+
+static void pool_worker(void *unused)
+{
+	struct pool_item item;
+
+	for (;;) {
+		pthread_mutex_lock(&pool_lock);
+		while (pool_head == pool_tail && !pool_stop)
+			pthread_cond_wait(&pool_cond, &pool_lock);
+		if (pool_head == pool_tail) {
+			pthread_mutex_unlock(&pool_lock);
+			return;
+		}
+		item = pool_queue[pool_head++ % pool_size];
+		pthread_mutex_unlock(&pool_lock);
+
+		item.req->result = do_sync_io(item.disk, item.req, 0);
+		lkl_kernel_disk_complete(item.req);
+		lkl_kernel_trigger_irq(LKL_DISK_IRQ);
+	}
+}
+
+/* --- backend selection --------------------------------------------------- */
+
+static int start_uring(void)
+{
+	if (io_uring_queue_init(RING_ENTRIES, &ring, 0))
+		return -1;
+	reaper = lkl_posix_thread_create(uring_reap, NULL);
+	if (!reaper) {
+		io_uring_queue_exit(&ring);
+		return -1;
+	}
+	return 0;
+}
+
+static int start_pool(void)
+{
+	/* Room for every request of every disk: the queue never overflows. */
+	pool_size = MAX_DISKS * 128;
+	pool_queue = calloc(pool_size, sizeof(*pool_queue));
+	if (!pool_queue)
+		return -1;
+	pool_stop = 0;
+	for (int i = 0; i < POOL_THREADS; i++)
+		pool_threads[i] = lkl_posix_thread_create(pool_worker, NULL);
+	return 0;
+}
+
+static int backend_start(void)
+{
+	const char *want = getenv("LKL_DISK_BACKEND");
+
+	if (backend != BACKEND_NONE)
+		return 0;
+	if (!want || !strcmp(want, "uring")) {
+		if (!start_uring()) {
+			backend = BACKEND_URING;
+			return 0;
+		}
+		if (want)
+			return -ENOSYS;	/* asked for io_uring explicitly */
+	} else if (strcmp(want, "threads")) {
+		return -EINVAL;
+	}
+	if (start_pool())
+		return -ENOMEM;
+	backend = BACKEND_THREADS;
+	return 0;
+}
+
+static void dispatch_submit(void *disk, struct lkl_disk_request *req, int last)
+{
+	if (backend == BACKEND_URING)
+		uring_submit(disk, req, last);
+	else
+		pool_submit(disk, req, last);
+}
+
+static void dispatch_commit(void *disk)
+{
+	if (backend == BACKEND_URING)
+		uring_commit(disk);
+	else
+		pool_commit(disk);
+}
+
+void lkl_disk_fill_ops(struct lkl_host_ops *ops)
+{
+	ops->disk_submit = dispatch_submit;
+	ops->disk_commit = dispatch_commit;
+}
+
+const char *lkl_disk_backend(void)
+{
+	return backend == BACKEND_URING ? "uring" :
+	       backend == BACKEND_THREADS ? "threads" : "none";
+}
+
+/* After the kernel halted: stop the backend threads. */
+void lkl_disk_shutdown(void)
+{
+	if (backend == BACKEND_URING) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data(sqe, NULL);
+		io_uring_submit(&ring);
+		lkl_posix_thread_join(reaper);
+		io_uring_queue_exit(&ring);
+	} else if (backend == BACKEND_THREADS) {
+		pthread_mutex_lock(&pool_lock);
+		pool_stop = 1;
+		pthread_cond_broadcast(&pool_cond);
+		pthread_mutex_unlock(&pool_lock);
+		for (int i = 0; i < POOL_THREADS; i++)
+			lkl_posix_thread_join(pool_threads[i]);
+		free(pool_queue);
+	}
+	backend = BACKEND_NONE;
+	for (int i = 0; i < MAX_DISKS; i++) {
+		if (disks[i] && disks[i]->own_fd)
+			close(disks[i]->fd);
+		free(disks[i]);
+		disks[i] = NULL;
+	}
+}
+
+/* --- the public API -------------------------------------------------------- */
+
+int lkl_disk_attach_fd(int fd, int flags)
+{
+	struct host_disk *disk;
+	struct stat st;
+	long dev;
+	int minor, ret, acc;
+
+	if (flags & ~LKL_DISK_READ_ONLY)
+		return -EINVAL;
+	if (fstat(fd, &st))
+		return -errno;
+	acc = fcntl(fd, F_GETFL);
+	if (acc < 0)
+		return -errno;
+	if (!(flags & LKL_DISK_READ_ONLY) && (acc & O_ACCMODE) == O_RDONLY)
+		return -EBADF;	/* a read-write disk needs a writable fd */
+	disk = calloc(1, sizeof(*disk));
+	if (!disk)
+		return -ENOMEM;
+	disk->fd = fd;
+	disk->read_only = !!(flags & LKL_DISK_READ_ONLY);
+	if (S_ISREG(st.st_mode)) {
+		disk->size = st.st_size;
+	} else if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &disk->size)) {
+			free(disk);
+			return -errno;
+		}
+	} else {
+		free(disk);
+		return -EINVAL;
+	}
+	disk->size &= ~511ULL;
+	if (!disk->size) {
+		free(disk);
+		return -EINVAL;	/* an empty image */
+	}
+
+	ret = backend_start();
+	if (ret) {
+		free(disk);
+		return ret;
+	}
+	{
+		long args[6] = { (long)disk, (long)disk->size, disk->read_only };
+
+		dev = lkl_syscall(LKL_SYSCALL_DISK_ADD, args);
+	}
+	if (dev < 0) {
+		free(disk);
+		return dev;
+	}
+	minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+	pthread_mutex_lock(&disks_lock);
+	disks[minor] = disk;
+	pthread_mutex_unlock(&disks_lock);
+	{
+		char node[32];
+
+		snprintf(node, sizeof(node), "/dev/lkl%d", minor);
+		ret = lkl_sys_mknodat(LKL_AT_FDCWD, node, 060600, dev);
+		if (ret < 0 && ret != -EEXIST) {
+			lkl_disk_detach(minor);
+			return ret;
+		}
+	}
+	return minor;
+}
+
+int lkl_disk_attach(const char *path, int flags)
+{
+	int fd, ret;
+
+	if (!path)
+		return -EFAULT;
+	fd = open(path, ((flags & LKL_DISK_READ_ONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = lkl_disk_attach_fd(fd, flags);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	disks[ret]->own_fd = 1;
+	return ret;
+}
+
+static struct host_disk *disk_get(int id)
+{
+	return id >= 0 && id < MAX_DISKS ? disks[id] : NULL;
+}
+
+int lkl_disk_detach(int id)
+{
+	struct host_disk *disk = disk_get(id);
+	long args[6] = { id };
+	char node[32];
+	long ret;
+
+	if (!disk)
+		return -ENXIO;
+	if (disk->mount_point[0])
+		return -EBUSY;
+	ret = lkl_syscall(LKL_SYSCALL_DISK_REMOVE, args);
+	if (ret < 0)
+		return ret;
+	snprintf(node, sizeof(node), "/dev/lkl%d", id);
+	lkl_sys_unlinkat(LKL_AT_FDCWD, node, 0);
+	pthread_mutex_lock(&disks_lock);
+	disks[id] = NULL;
+	pthread_mutex_unlock(&disks_lock);
+	if (disk->own_fd)
+		close(disk->fd);
+	free(disk);
+	return 0;
+}
+
+/* mkdir -p inside the kernel. */
+static long make_dirs(const char *path)
+{
+	char buf[256];
+	long ret = 0;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = 0;
+			ret = lkl_sys_mkdirat(LKL_AT_FDCWD, buf, 0755);
+			if (ret < 0 && ret != -EEXIST)
+				return ret;
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+int lkl_mount(int id, const char *fstype, const char *mount_point,
+	      unsigned long flags, const char *options)
+{
+	struct host_disk *disk = disk_get(id);
+	char node[32];
+	long ret;
+
+	if (!disk)
+		return -ENXIO;
+	if (!fstype || !mount_point || mount_point[0] != '/')
+		return -EINVAL;
+	if (strlen(mount_point) >= sizeof(disk->mount_point))
+		return -ENAMETOOLONG;
+	if (disk->mount_point[0])
+		return -EBUSY;
+	if (disk->read_only)
+		flags |= LKL_MS_RDONLY;
+	ret = make_dirs(mount_point);
+	if (ret < 0)
+		return ret;
+	snprintf(node, sizeof(node), "/dev/lkl%d", id);
+	ret = lkl_sys_mount(node, (char *)mount_point, (char *)fstype, flags,
+			    (void *)options);
+	if (ret < 0)
+		return ret;
+	strcpy(disk->mount_point, mount_point);
+	return 0;
+}
+
+int lkl_umount(const char *mount_point)
+{
+	long ret;
+
+	if (!mount_point)
+		return -EINVAL;
+	ret = lkl_sys_umount2((char *)mount_point, 0);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&disks_lock);
+	for (int i = 0; i < MAX_DISKS; i++)
+		if (disks[i] && !strcmp(disks[i]->mount_point, mount_point))
+			disks[i]->mount_point[0] = 0;
+	pthread_mutex_unlock(&disks_lock);
+	return 0;
+}
+
+/* Before a halt: unmount what lkl_mount() mounted, so nothing is lost. */
+void lkl_disk_unmount_all(void)
+{
+	for (int i = 0; i < MAX_DISKS; i++)
+		if (disks[i] && disks[i]->mount_point[0])
+			lkl_umount(disks[i]->mount_point);
+}

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * disk: host image files as kernel block devices, with the kernel's ext4.
+ * Images are made at test time with mke2fs; the backend comes from
+ * LKL_DISK_BACKEND (the check target runs this binary once per backend).
+ */
+#include "test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lkl/asm-generic/errno.h>
+#include <lkl/linux/fcntl.h>
+#include <lkl/linux/fs.h>
+#include <lkl/linux/mount.h>
+
+static char dir[] = "/tmp/lkl-disk-test-XXXXXX";
+static char path_buf[512];
+
+static const char *tmp_path(const char *name)
+{
+	snprintf(path_buf, sizeof(path_buf), "%s/%s", dir, name);
+	return path_buf;
+}
+
+static int run(const char *fmt, ...)
+{
+	char cmd[1024], full[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	/* Keep the tools' chatter out of the TAP stream. */
+	snprintf(full, sizeof(full), strchr(cmd, '>') ? "%s" : "( %s ) >/dev/null", cmd);
+	return system(full);
+}
+
+/* Deterministic pseudo-random bytes. */
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t next_random(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void fill_random(unsigned char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = next_random() >> 32;
+}
+
+/* Read all of a kernel file into @buf (at most @cap bytes); returns length. */
+static long kernel_read_file(const char *path, unsigned char *buf, size_t cap)
+{
+	long fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY, 0), n, total = 0;
+
+	if (fd < 0)
+		return fd;
+	while ((size_t)total < cap && (n = lkl_sys_read(fd, (char *)buf + total,
+						       cap - total > (1 << 20) ? 1 << 20 : cap - total)) > 0)
+		total += n;
+	lkl_sys_close(fd);
+	return n < 0 ? n : total;
+}
+
+static int test_boot(void)
+{
+	int ret;
+
+	CHECK(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	ret = lkl_boot("mem=128M");
+	CHECK(ret == 0, "boot: %d", ret);
+	printf("# backend requested: %s\n", getenv("LKL_DISK_BACKEND") ?: "(default)");
+	return 0;
+}
+
+#define POP_FILES 12
+
+/* A host folder copied in by mke2fs -d reads back identical in the kernel. */
+static int test_populated_image(void)
+{
+	static unsigned char want[300000], got[300000];
+	char name[64];
+	int disk;
+
+	CHECK(!run("mkdir -p %s/src/sub/deeper", dir), "mkdir");
+	for (int i = 0; i < POP_FILES; i++) {
+		size_t len = (i * 24571) % sizeof(want);
+		FILE *f;
+
+		snprintf(name, sizeof(name), "src/%s/f%d", i % 3 == 0 ? "." : i % 3 == 1 ? "sub" : "sub/deeper", i);
+		fill_random(want, len);
+		f = fopen(tmp_path(name), "w");
+		CHECK(f && fwrite(want, 1, len, f) == len, "writing %s", name);
+		fclose(f);
+	}
+	CHECK(!run("mke2fs -q -F -t ext4 -d %s/src %s/pop.img 16M", dir, dir), "mke2fs -d");
+
+	disk = lkl_disk_attach(tmp_path("pop.img"), LKL_DISK_READ_ONLY);
+	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
+	printf("# backend in use: %s\n", lkl_disk_backend());
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/pop", 0, NULL));
+	for (int i = 0; i < POP_FILES; i++) {
+		char kpath[128];
+		FILE *f;
+		size_t len;
+		long n;
+
+		snprintf(name, sizeof(name), "src/%s/f%d", i % 3 == 0 ? "." : i % 3 == 1 ? "sub" : "sub/deeper", i);
+		f = fopen(tmp_path(name), "r");
+		len = fread(want, 1, sizeof(want), f);
+		fclose(f);
+		snprintf(kpath, sizeof(kpath), "/mnt/pop/%s", name + 4);
+		n = kernel_read_file(kpath, got, sizeof(got));
+		CHECK(n == (long)len, "%s: %ld bytes, want %zu", kpath, n, len);
+		CHECK(!memcmp(want, got, len), "%s differs", kpath);
+	}
+	CHECK_OK(lkl_umount("/mnt/pop"));
+	CHECK_OK(lkl_disk_detach(disk));
+	return 0;
+}
+
+#define BIG (64 << 20)
+static unsigned char *shadow, *readback;
+static int main_disk;
+
+/* 64 MiB in random-size chunks at random offsets survive fsync, unmount and
+ * a fresh mount. */
+static int test_random_writes(void)
+{
+	long fd;
+	size_t written = 0;
+
+	shadow = calloc(1, BIG);
+	readback = malloc(BIG);
+	CHECK(shadow && readback, "out of memory");
+	CHECK(!run("mke2fs -q -F -t ext4 %s/main.img 256M", dir), "mke2fs");
+	main_disk = lkl_disk_attach(tmp_path("main.img"), 0);
+	CHECK(main_disk >= 0, "attach: %d", main_disk);
+	CHECK_OK(lkl_mount(main_disk, "ext4", "/mnt/main", 0, NULL));
+
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/main/data", LKL_O_CREAT | LKL_O_RDWR, 0644));
+	CHECK_OK(lkl_sys_ftruncate(fd, BIG));
+	while (written < (size_t)BIG) {
+		size_t len = 1 + next_random() % (512 * 1024);
+		size_t off = next_random() % BIG;
+
+		if (off + len > BIG)
+			len = BIG - off;
+		fill_random(shadow + off, len);
+		CHECK(lkl_sys_pwrite64(fd, (char *)shadow + off, len, off) == (long)len,
+		      "pwrite %zu at %zu", len, off);
+		written += len;
+	}
+	CHECK_OK(lkl_sys_fsync(fd));
+	CHECK_OK(lkl_sys_close(fd));
+	CHECK_OK(lkl_umount("/mnt/main"));
+
+	CHECK_OK(lkl_mount(main_disk, "ext4", "/mnt/main", 0, NULL));
+	CHECK(kernel_read_file("/mnt/main/data", readback, BIG) == BIG, "short read back");
+	CHECK(!memcmp(shadow, readback, BIG), "data differs after remount");
+	CHECK_OK(lkl_umount("/mnt/main"));
+	return 0;
+}
+
+/* After unmount, the host's e2fsck finds the file system clean and debugfs
+ * reads the same bytes. */
+static int test_host_tools_agree(void)
+{
+	FILE *f;
+	size_t n;
+
+	CHECK(!run("e2fsck -fn %s/main.img >%s/fsck.log 2>&1 </dev/null", dir, dir),
+	      "e2fsck -fn reported problems (see %s/fsck.log)", dir);
+	CHECK(!run("debugfs -R 'cat /data' %s/main.img 2>/dev/null >%s/data.out", dir, dir),
+	      "debugfs failed");
+	f = fopen(tmp_path("data.out"), "r");
+	CHECK(f, "no debugfs output");
+	n = fread(readback, 1, BIG, f);
+	fclose(f);
+	CHECK(n == BIG && !memcmp(shadow, readback, BIG), "debugfs read %zu differing bytes", n);
+	return 0;
+}
+
+struct writer {
+	int id;
+	int ok;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	unsigned char buf[8192], back[8192];
+	char path[64];
+	long fd;
+
+	snprintf(path, sizeof(path), "/mnt/main/t%d", w->id);
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_CREAT | LKL_O_RDWR | LKL_O_TRUNC, 0600);
+	if (fd < 0)
+		return NULL;
+	memset(buf, 'a' + w->id, sizeof(buf));
+	for (int i = 0; i < 256; i++)
+		if (lkl_sys_write(fd, (char *)buf, sizeof(buf)) != sizeof(buf))
+			return NULL;
+	if (lkl_sys_fsync(fd) < 0)
+		return NULL;
+	for (int i = 0; i < 256; i++)
+		if (lkl_sys_pread64(fd, (char *)back, sizeof(back), i * sizeof(back)) != sizeof(back) ||
+		    memcmp(buf, back, sizeof(back)))
+			return NULL;
+	lkl_sys_close(fd);
+	w->ok = 1;
+	return NULL;
+}
+
+/* Eight host threads write different files at once. */
+static int test_parallel_writers(void)
+{
+	struct writer w[8];
+	pthread_t th[8];
+
+	CHECK_OK(lkl_mount(main_disk, "ext4", "/mnt/main", 0, NULL));
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct writer){ .id = i };
+		pthread_create(&th[i], NULL, writer_main, &w[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 8; i++)
+		CHECK(w[i].ok, "writer %d failed", i);
+	CHECK_OK(lkl_umount("/mnt/main"));
+	CHECK(!run("e2fsck -fn %s/main.img >%s/fsck2.log 2>&1", dir, dir), "e2fsck after writers");
+	CHECK_OK(lkl_disk_detach(main_disk));
+	return 0;
+}
+
+/* A sparse 8 GiB image: data beyond 4 GiB reads back (64-bit offsets). */
+static int test_sparse_8g(void)
+{
+	static unsigned char buf[65536], back[65536];
+	const long long where = 6LL << 30;
+	char node[32];
+	int disk, hostfd;
+	long fd;
+
+	CHECK(!run("truncate -s 8G %s/big.img && mke2fs -q -F -t ext4 %s/big.img", dir, dir),
+	      "making the 8 GiB image");
+	disk = lkl_disk_attach(tmp_path("big.img"), 0);
+	CHECK(disk >= 0, "attach: %d", disk);
+
+	/* Through the raw device: host offset 6 GiB. */
+	snprintf(node, sizeof(node), "/dev/lkl%d", disk);
+	fill_random(buf, sizeof(buf));
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, node, LKL_O_RDWR, 0));
+	CHECK(lkl_sys_pwrite64(fd, (char *)buf, sizeof(buf), where) == sizeof(buf), "device write");
+	CHECK_OK(lkl_sys_fsync(fd));
+	lkl_sys_close(fd);
+	hostfd = open(tmp_path("big.img"), O_RDONLY);
+	CHECK(pread(hostfd, back, sizeof(back), where) == sizeof(back), "host pread");
+	close(hostfd);
+	CHECK(!memcmp(buf, back, sizeof(buf)), "bytes at 6 GiB differ on the host");
+
+	/* Through ext4: a file whose data lies past 4 GiB of the file. */
+	CHECK(!run("mke2fs -q -F -t ext4 %s/big.img", dir), "re-mke2fs");
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/big", 0, NULL));
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/big/sparse", LKL_O_CREAT | LKL_O_RDWR, 0644));
+	CHECK(lkl_sys_pwrite64(fd, (char *)buf, sizeof(buf), 5LL << 30) == sizeof(buf), "file write");
+	CHECK_OK(lkl_sys_fsync(fd));
+	lkl_sys_close(fd);
+	CHECK_OK(lkl_umount("/mnt/big"));
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/big", 0, NULL));
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/big/sparse", LKL_O_RDONLY, 0));
+	CHECK(lkl_sys_pread64(fd, (char *)back, sizeof(back), 5LL << 30) == sizeof(back), "file read");
+	lkl_sys_close(fd);
+	CHECK(!memcmp(buf, back, sizeof(buf)), "file data past 4 GiB differs");
+	CHECK_OK(lkl_umount("/mnt/big"));
+	CHECK_OK(lkl_disk_detach(disk));
+	unlink(tmp_path("big.img"));
+	return 0;
+}
+
+/* A read-only disk refuses writes. */
+static int test_read_only(void)
+{
+	int disk;
+	long fd;
+
+	disk = lkl_disk_attach(tmp_path("main.img"), LKL_DISK_READ_ONLY);
+	CHECK(disk >= 0, "attach: %d", disk);
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/ro", 0, NULL));
+	fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/ro/new", LKL_O_CREAT | LKL_O_RDWR, 0644);
+	CHECK(fd == -LKL_EROFS, "creating a file returned %ld", fd);
+	CHECK(lkl_sys_unlinkat(LKL_AT_FDCWD, "/mnt/ro/data", 0) == -LKL_EROFS, "unlink");
+	CHECK(lkl_sys_mount("none", "/mnt/ro", "ext4", LKL_MS_REMOUNT, NULL) == -LKL_EACCES ||
+	      lkl_sys_mount("none", "/mnt/ro", "ext4", LKL_MS_REMOUNT, NULL) == -LKL_EROFS,
+	      "remount read-write must fail");
+	CHECK_OK(lkl_umount("/mnt/ro"));
+	CHECK_OK(lkl_disk_detach(disk));
+	return 0;
+}
+
+/* Garbage and truncated images fail to mount, and the process carries on. */
+static int test_bad_images(void)
+{
+	static unsigned char junk[1 << 20];
+	FILE *f;
+	int disk;
+	long ret;
+
+	fill_random(junk, sizeof(junk));
+	f = fopen(tmp_path("junk.img"), "w");
+	for (int i = 0; i < 16; i++)
+		fwrite(junk, 1, sizeof(junk), f);
+	fclose(f);
+	disk = lkl_disk_attach(tmp_path("junk.img"), 0);
+	CHECK(disk >= 0, "attach: %d", disk);
+	ret = lkl_mount(disk, "ext4", "/mnt/junk", 0, NULL);
+	CHECK(ret < 0, "mounting garbage returned %ld", ret);
+	CHECK_OK(lkl_disk_detach(disk));
+
+	CHECK(!run("mke2fs -q -F -t ext4 %s/trunc.img 64M && truncate -s 2M %s/trunc.img", dir, dir),
+	      "making the truncated image");
+	disk = lkl_disk_attach(tmp_path("trunc.img"), 0);
+	CHECK(disk >= 0, "attach: %d", disk);
+	ret = lkl_mount(disk, "ext4", "/mnt/trunc", 0, NULL);
+	CHECK(ret < 0, "mounting a truncated image returned %ld", ret);
+	CHECK_OK(lkl_disk_detach(disk));
+
+	CHECK(lkl_disk_attach(tmp_path("missing.img"), 0) == -LKL_ENOENT, "missing file");
+	CHECK(lkl_disk_detach(42) == -LKL_ENXIO, "detach of an unknown disk");
+	CHECK(lkl_mount(42, "ext4", "/mnt/x", 0, NULL) == -LKL_ENXIO, "mount of an unknown disk");
+	CHECK(lkl_sys_getpid() == 1, "kernel still answers");
+	/* Those failures are expected to log errors, not bugs. */
+	return 0;
+}
+
+static int test_halt(void)
+{
+	int ret = lkl_halt();
+
+	CHECK(ret == 0, "halt: %d", ret);
+	CHECK(lkl_host_thread_count() == 0, "%d library threads left", lkl_host_thread_count());
+	run("rm -rf %s", dir);
+	return 0;
+}
+
+int main(void)
+{
+	test_plan(9);
+	test_run("boot", test_boot);
+	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
+	test_run("64 MiB of random writes survive a remount", test_random_writes);
+	test_run("e2fsck -fn clean, debugfs reads the same bytes", test_host_tools_agree);
+	test_run("8 threads write files at once", test_parallel_writers);
+	test_run("sparse 8 GiB image, data past 4 GiB", test_sparse_8g);
+	test_run("read-only disk refuses writes", test_read_only);
+	test_run("garbage and truncated images fail to mount", test_bad_images);
+	test_run("halt", test_halt);
+	return test_done();
+}
