@@ -17,6 +17,7 @@
 #include <lkl.h>
 #include <lkl/syscalls.h>
 #include <lkl/linux/fcntl.h>
+#include <lkl/linux/fs.h>
 
 #define TRIALS 7
 
@@ -25,7 +26,7 @@ struct result {
 	double value;
 };
 
-static struct result results[32];
+static struct result results[64];
 static int nresults;
 
 static double now_ns(void)
@@ -100,6 +101,131 @@ static void host_pread4k(long n)
 			abort();
 }
 
+/* --- disks: an ext4 image on tmpfs and on the VM's disk ------------------ */
+
+#define FILE_SIZE	(256UL << 20)
+#define CHUNK		(1UL << 20)
+#define RAND_READS	4000
+
+static char *chunk;
+
+static void kernel_drop_caches(void)
+{
+	long fd;
+
+	lkl_sys_sync();
+	fd = lkl_sys_openat(LKL_AT_FDCWD, "/proc/sys/vm/drop_caches", LKL_O_WRONLY, 0);
+	if (fd >= 0) {
+		lkl_sys_write(fd, "3", 1);
+		lkl_sys_close(fd);
+	}
+}
+
+static void host_drop_caches(int fd)
+{
+	fdatasync(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+static char *scenario_name(const char *what, const char *where)
+{
+	char *name = malloc(64);
+
+	snprintf(name, 64, "%s_%s", what, where);
+	return name;
+}
+
+static void disk_bench(const char *dir, const char *label)
+{
+	char img[256], host_file[256], cmd[600];
+	double t0, secs;
+	long fd, n;
+	int disk, hfd, imgfd;
+
+	snprintf(img, sizeof(img), "%s/lkl-bench-%d.img", dir, getpid());
+	snprintf(host_file, sizeof(host_file), "%s/lkl-bench-%d.host", dir, getpid());
+	snprintf(cmd, sizeof(cmd), "truncate -s 512M %s && mke2fs -q -F -t ext4 %s >/dev/null 2>&1", img, img);
+	if (system(cmd)) {
+		fprintf(stderr, "bench: cannot make %s\n", img);
+		return;
+	}
+	disk = lkl_disk_attach(img, 0);
+	if (disk < 0 || lkl_mount(disk, "ext4", "/mnt/bench", 0, NULL)) {
+		fprintf(stderr, "bench: cannot attach/mount %s\n", img);
+		return;
+	}
+
+	/* Sequential write: 256 MiB in 1 MiB writes, then fsync. */
+	fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/bench/f", LKL_O_CREAT | LKL_O_RDWR | LKL_O_TRUNC, 0644);
+	t0 = now_ns();
+	for (unsigned long off = 0; off < FILE_SIZE; off += CHUNK)
+		if (lkl_sys_write(fd, chunk, CHUNK) != (long)CHUNK)
+			abort();
+	lkl_sys_fsync(fd);
+	secs = (now_ns() - t0) / 1e9;
+	lkl_sys_close(fd);
+	record(scenario_name("seq_write_256m", label), "lkl", "throughput", FILE_SIZE / 1e6 / secs, "MB/s");
+
+	hfd = open(host_file, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	t0 = now_ns();
+	for (unsigned long off = 0; off < FILE_SIZE; off += CHUNK)
+		if (write(hfd, chunk, CHUNK) != (long)CHUNK)
+			abort();
+	fsync(hfd);
+	secs = (now_ns() - t0) / 1e9;
+	record(scenario_name("seq_write_256m", label), "host", "throughput", FILE_SIZE / 1e6 / secs, "MB/s");
+
+	/* Sequential read, caches dropped. */
+	kernel_drop_caches();
+	fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/bench/f", LKL_O_RDONLY, 0);
+	t0 = now_ns();
+	while ((n = lkl_sys_read(fd, chunk, CHUNK)) > 0)
+		;
+	secs = (now_ns() - t0) / 1e9;
+	record(scenario_name("seq_read_256m", label), "lkl", "throughput", FILE_SIZE / 1e6 / secs, "MB/s");
+
+	host_drop_caches(hfd);
+	lseek(hfd, 0, SEEK_SET);
+	t0 = now_ns();
+	while (read(hfd, chunk, CHUNK) > 0)
+		;
+	secs = (now_ns() - t0) / 1e9;
+	record(scenario_name("seq_read_256m", label), "host", "throughput", FILE_SIZE / 1e6 / secs, "MB/s");
+	close(hfd);
+	unlink(host_file);
+
+	/* 4 KiB random reads at QD1, page cache dropped (kernel's; host: the
+	 * image file's). */
+	kernel_drop_caches();
+	t0 = now_ns();
+	for (int i = 0; i < RAND_READS; i++) {
+		unsigned long off = (lrand48() % (FILE_SIZE / 4096)) * 4096;
+
+		if (lkl_sys_pread64(fd, chunk, 4096, off) != 4096)
+			abort();
+	}
+	record(scenario_name("randread_4k_qd1_uncached", label), "lkl", "latency",
+	       (now_ns() - t0) / RAND_READS / 1e3, "us");
+	lkl_sys_close(fd);
+
+	imgfd = open(img, O_RDONLY);
+	host_drop_caches(imgfd);
+	t0 = now_ns();
+	for (int i = 0; i < RAND_READS; i++) {
+		unsigned long off = (lrand48() % (FILE_SIZE / 4096)) * 4096;
+
+		if (pread(imgfd, chunk, 4096, off) != 4096)
+			abort();
+	}
+	record(scenario_name("randread_4k_qd1_uncached", label), "host", "latency",
+	       (now_ns() - t0) / RAND_READS / 1e3, "us");
+	close(imgfd);
+
+	lkl_umount("/mnt/bench");
+	lkl_disk_detach(disk);
+	unlink(img);
+}
+
 int main(void)
 {
 	static char data[1 << 20];
@@ -134,9 +260,16 @@ int main(void)
 	unlink(host_path);
 	record("pread_4k_cached", "lkl", "latency", per_op_ns(lkl_pread4k, 200000), "ns");
 	record("pread_4k_cached", "host", "latency", per_op_ns(host_pread4k, 200000), "ns");
+
+	chunk = malloc(CHUNK);
+	memset(chunk, 0x5a, CHUNK);
+	lkl_sys_mkdirat(LKL_AT_FDCWD, "/proc", 0555);
+	lkl_sys_mount("proc", "/proc", "proc", 0, NULL);
+	disk_bench("/dev/shm", "tmpfs");
+	disk_bench(getenv("LKL_BENCH_DISK_DIR") ?: "/var/tmp", "disk");
 	lkl_halt();
 
-	printf("%-24s %12s %12s %8s\n", "scenario", "lkl", "host", "lkl/host");
+	printf("%-34s %14s %14s %8s\n", "scenario", "lkl", "host", "lkl/host");
 	for (int i = 0; i < nresults; i++) {
 		struct result *r = &results[i], *h = NULL;
 
@@ -147,10 +280,10 @@ int main(void)
 			    !strcmp(results[j].system, "host"))
 				h = &results[j];
 		if (h)
-			printf("%-24s %9.1f %-2s %9.1f %-2s %8.2f\n", r->scenario, r->value,
+			printf("%-34s %9.1f %-4s %9.1f %-4s %8.2f\n", r->scenario, r->value,
 			       r->unit, h->value, h->unit, r->value / h->value);
 		else
-			printf("%-24s %9.1f %-2s %12s %8s\n", r->scenario, r->value, r->unit,
+			printf("%-34s %9.1f %-4s %14s %8s\n", r->scenario, r->value, r->unit,
 			       "-", "-");
 	}
 	printf("(boot itself: %.1f ms)\n", boot_ms);

@@ -243,6 +243,40 @@ static int test_parallel_writers(void)
 	return 0;
 }
 
+/*
+ * Writing far more than the dirty limits throttles the writer: it sleeps on
+ * timer-wheel timeouts while writeback runs.  160 MiB with 128 MiB of kernel
+ * memory must complete and read back.
+ */
+static int test_dirty_throttling(void)
+{
+	static unsigned char buf[1 << 20], back[1 << 20];
+	int disk;
+	long fd;
+
+	CHECK(!run("mke2fs -q -F -t ext4 %s/seq.img 256M", dir), "mke2fs");
+	disk = lkl_disk_attach(tmp_path("seq.img"), 0);
+	CHECK(disk >= 0, "attach: %d", disk);
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/seq", 0, NULL));
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/seq/f", LKL_O_CREAT | LKL_O_RDWR, 0644));
+	for (int i = 0; i < 160; i++) {
+		memset(buf, i, sizeof(buf));
+		CHECK(lkl_sys_write(fd, (char *)buf, sizeof(buf)) == sizeof(buf), "write %d", i);
+	}
+	CHECK_OK(lkl_sys_fsync(fd));
+	for (int i = 0; i < 160; i += 7) {
+		memset(buf, i, sizeof(buf));
+		CHECK(lkl_sys_pread64(fd, (char *)back, sizeof(back), (long)i << 20) == sizeof(back),
+		      "read %d", i);
+		CHECK(!memcmp(buf, back, sizeof(back)), "MiB %d differs", i);
+	}
+	lkl_sys_close(fd);
+	CHECK_OK(lkl_umount("/mnt/seq"));
+	CHECK_OK(lkl_disk_detach(disk));
+	unlink(tmp_path("seq.img"));
+	return 0;
+}
+
 /* A sparse 8 GiB image: data beyond 4 GiB reads back (64-bit offsets). */
 static int test_sparse_8g(void)
 {
@@ -355,12 +389,13 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(9);
+	test_plan(10);
 	test_run("boot", test_boot);
 	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
 	test_run("64 MiB of random writes survive a remount", test_random_writes);
 	test_run("e2fsck -fn clean, debugfs reads the same bytes", test_host_tools_agree);
 	test_run("8 threads write files at once", test_parallel_writers);
+	test_run("160 MiB sequential write under dirty throttling", test_dirty_throttling);
 	test_run("sparse 8 GiB image, data past 4 GiB", test_sparse_8g);
 	test_run("read-only disk refuses writes", test_read_only);
 	test_run("garbage and truncated images fail to mount", test_bad_images);

@@ -22,10 +22,13 @@ void arch_cpu_idle(void)
 {
 	struct lkl_thread *self = lkl_cpu_thread;
 
+	/*
+	 * Sleep only if no interrupt is pending: interrupts run on return,
+	 * with interrupts enabled, and the idle loop then re-evaluates the
+	 * next timer event (a handler may have added a timer).
+	 */
 	if (!lkl_ctx_save(&self->entry_ctx)) {
-		if (READ_ONCE(lkl_irq_pending))
-			lkl_run_pending_irqs();
-		if (!need_resched()) {
+		if (!READ_ONCE(lkl_irq_pending) && !need_resched()) {
 			lkl_cpu_unlock();
 			lkl_thread_wait(self);
 		}

@@ -9,6 +9,7 @@
 #include <linux/hardirq.h>
 #include <linux/kernel_stat.h>
 #include <linux/moduleparam.h>
+#include <asm/irq_regs.h>
 #include "lkl.h"
 
 unsigned long lkl_irq_enabled = ARCH_IRQ_DISABLED;
@@ -25,6 +26,9 @@ void lkl_irq_raise_pending(int irq)
 /* Runs on the CPU owner only. */
 void lkl_run_pending_irqs(void)
 {
+	/* The tick needs interrupt registers to account time and run the
+	 * timer wheel and RCU: there is no user mode, so they are blank. */
+	struct pt_regs regs = { 0 }, *old_regs;
 	unsigned long flags, bits;
 	int irq;
 
@@ -34,6 +38,7 @@ void lkl_run_pending_irqs(void)
 	while (__atomic_exchange_n(&lkl_irq_pending, 0, __ATOMIC_SEQ_CST)) {
 		bits = __atomic_exchange_n(&pending_bits, 0, __ATOMIC_SEQ_CST);
 		flags = arch_local_irq_save();
+		old_regs = set_irq_regs(&regs);
 		irq_enter();
 		while (bits) {
 			irq = __builtin_ctzl(bits);
@@ -41,6 +46,7 @@ void lkl_run_pending_irqs(void)
 			generic_handle_irq(irq);
 		}
 		irq_exit();
+		set_irq_regs(old_regs);
 		arch_local_irq_restore(flags);
 	}
 	dispatching = false;
@@ -56,10 +62,14 @@ void lkl_kernel_trigger_irq(int irq)
 	if (irq <= 0 || irq >= NR_IRQS || READ_ONCE(lkl_state) != LKL_STATE_RUNNING)
 		return;
 	lkl_irq_raise_pending(irq);
+	/*
+	 * The CPU thread runs the handler when this thread never entered the
+	 * kernel, or when the CPU is idle (so that the idle loop sees what
+	 * the handler did, e.g. a new timer).  Otherwise run it here if the
+	 * CPU can be taken; if not, its owner runs it on release.
+	 */
 	self = lkl_thread_self();
-	if (!self) {
-		/* A thread that never called into the kernel: let the CPU
-		 * thread run the handler. */
+	if (!self || is_idle_task(READ_ONCE(lkl_current_task))) {
 		lkl_notify_cpu_thread();
 		return;
 	}

@@ -466,9 +466,34 @@ void show_regs(struct pt_regs *regs)
 {
 }
 
+/*
+ * Kernel code keeps frame pointers: walk the saved frame chain of @task (or
+ * of the caller) and print the return addresses.  Without kallsyms these are
+ * raw addresses; `addr2line -e <program>` turns them into names.
+ */
 void show_stack(struct task_struct *task, unsigned long *esp,
 		const char *loglvl)
 {
+	unsigned long *fp;
+	int depth = 0;
+
+	if (!task || task == current)
+		fp = __builtin_frame_address(0);
+	else if (task->thread.ctx_valid)
+		fp = (unsigned long *)task->thread.ctx.regs[1];
+	else
+		return;
+	printk("%sCall trace (return addresses; show_stack is at %px):\n", loglvl, show_stack);
+	while (fp && depth++ < 32 && !((unsigned long)fp & 7)) {
+		unsigned long ret = fp[1];
+
+		if (ret < 4096)
+			break;
+		printk("%s  [<%px>]\n", loglvl, (void *)ret);
+		if ((unsigned long *)fp[0] <= fp)
+			break;
+		fp = (unsigned long *)fp[0];
+	}
 }
 
 /* Wake every thread waiting to be handed the CPU (halt and panic). */
