@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -40,6 +42,7 @@ struct host_disk {
 	int fd;
 	int own_fd;
 	int read_only;
+	int in_memory;		/* on tmpfs/ramfs: I/O never waits for a device */
 	unsigned long long size;
 	char mount_point[256];	/* where lkl_mount() mounted it, if anywhere */
 };
@@ -145,6 +148,31 @@ static long do_sync_io(struct host_disk *disk, struct lkl_disk_request *req,
 		}
 	}
 	return 0;
+}
+
+/*
+ * Try a read or write without blocking (RWF_NOWAIT): it succeeds when the
+ * host has the data at hand (its page cache, tmpfs), and then the request is
+ * done before the kernel even waits for it.  Returns 1 if done.
+ */
+static int try_inline(struct host_disk *disk, struct lkl_disk_request *req)
+{
+	/* tmpfs does not take RWF_NOWAIT, and never waits anyway. */
+	int flags = disk->in_memory ? 0 : RWF_NOWAIT;
+	ssize_t r;
+
+	if (req->op == LKL_DISK_READ)
+		r = preadv2(disk->fd, (struct iovec *)req->segs, req->nr_segs,
+			    req->offset, flags);
+	else if (req->op == LKL_DISK_WRITE && !req->fua)
+		r = pwritev2(disk->fd, (struct iovec *)req->segs, req->nr_segs,
+			     req->offset, flags);
+	else
+		return 0;
+	if (r < 0 || (unsigned long long)r != req->length)
+		return 0;	/* not at hand, or partly: the backend redoes it whole */
+	req->result = 0;
+	return 1;
 }
 
 /* --- io_uring backend -------------------------------------------------- */
@@ -316,12 +344,18 @@ static int backend_start(void)
 	return 0;
 }
 
-static void dispatch_submit(void *disk, struct lkl_disk_request *req, int last)
+static int dispatch_submit(void *disk, struct lkl_disk_request *req, int last)
 {
+	if (try_inline(disk, req)) {
+		if (last && backend == BACKEND_URING)
+			uring_commit(disk);	/* earlier requests of the batch */
+		return 1;
+	}
 	if (backend == BACKEND_URING)
 		uring_submit(disk, req, last);
 	else
 		pool_submit(disk, req, last);
+	return 0;
 }
 
 static void dispatch_commit(void *disk)
@@ -378,6 +412,7 @@ void lkl_disk_shutdown(void)
 int lkl_disk_attach_fd(int fd, int flags)
 {
 	struct host_disk *disk;
+	struct statfs sfs;
 	struct stat st;
 	long dev;
 	int minor, ret, acc;
@@ -396,6 +431,8 @@ int lkl_disk_attach_fd(int fd, int flags)
 		return -ENOMEM;
 	disk->fd = fd;
 	disk->read_only = !!(flags & LKL_DISK_READ_ONLY);
+	if (!fstatfs(fd, &sfs))
+		disk->in_memory = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
 	if (S_ISREG(st.st_mode)) {
 		disk->size = st.st_size;
 	} else if (S_ISBLK(st.st_mode)) {

@@ -148,11 +148,13 @@ struct lkl_host_ops {
 	/**
 	 * @disk_submit: queue @req on the backend of @disk (the handle given
 	 * to the kernel when the disk was added).  @last: no more requests
-	 * follow for now, submit the batch.  Completion is reported with
-	 * lkl_kernel_disk_complete() then lkl_kernel_trigger_irq(LKL_DISK_IRQ),
+	 * follow for now, submit the batch.  Returns 1 if the request was
+	 * completed at once (result set; the kernel ends it without an
+	 * interrupt), 0 if it was queued: then completion is reported with
+	 * lkl_kernel_disk_complete() and lkl_kernel_trigger_irq(LKL_DISK_IRQ),
 	 * from any thread.
 	 */
-	void (*disk_submit)(void *disk, struct lkl_disk_request *req, int last);
+	int (*disk_submit)(void *disk, struct lkl_disk_request *req, int last);
 	/** @disk_commit: submit what @disk_submit queued without @last. */
 	void (*disk_commit)(void *disk);
 };

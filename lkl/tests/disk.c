@@ -322,6 +322,46 @@ static int test_sparse_8g(void)
 	return 0;
 }
 
+/* Several disks at once: a file copied from one to the other. */
+static int test_two_disks(void)
+{
+	static unsigned char buf[200000], back[200000];
+	int a, b;
+	long fd;
+
+	CHECK(!run("mke2fs -q -F -t ext4 %s/a.img 32M && mke2fs -q -F -t ext4 %s/b.img 32M", dir, dir),
+	      "mke2fs");
+	a = lkl_disk_attach(tmp_path("a.img"), 0);
+	b = lkl_disk_attach(tmp_path("b.img"), 0);
+	CHECK(a >= 0 && b >= 0 && a != b, "attach: %d %d", a, b);
+	CHECK_OK(lkl_mount(a, "ext4", "/mnt/a", 0, NULL));
+	CHECK_OK(lkl_mount(b, "ext4", "/mnt/b", 0, NULL));
+	fill_random(buf, sizeof(buf));
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/a/f", LKL_O_CREAT | LKL_O_WRONLY, 0644));
+	CHECK(lkl_sys_write(fd, (char *)buf, sizeof(buf)) == sizeof(buf), "write to a");
+	lkl_sys_close(fd);
+	CHECK(kernel_read_file("/mnt/a/f", back, sizeof(back)) == sizeof(back), "read a");
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/b/f", LKL_O_CREAT | LKL_O_WRONLY, 0644));
+	CHECK(lkl_sys_write(fd, (char *)back, sizeof(back)) == sizeof(back), "write to b");
+	lkl_sys_close(fd);
+	CHECK_OK(lkl_umount("/mnt/a"));
+	CHECK_OK(lkl_umount("/mnt/b"));
+	CHECK_OK(lkl_disk_detach(a));
+	CHECK_OK(lkl_disk_detach(b));
+	CHECK(!run("e2fsck -fn %s/a.img >/dev/null 2>&1 && e2fsck -fn %s/b.img >/dev/null 2>&1", dir, dir),
+	      "e2fsck");
+	CHECK(!run("debugfs -R 'cat /f' %s/b.img 2>/dev/null >%s/b.out", dir, dir), "debugfs");
+	{
+		FILE *f = fopen(tmp_path("b.out"), "r");
+		size_t n = f ? fread(back, 1, sizeof(back), f) : 0;
+
+		if (f)
+			fclose(f);
+		CHECK(n == sizeof(buf) && !memcmp(buf, back, n), "copy on b differs");
+	}
+	return 0;
+}
+
 /* A read-only disk refuses writes. */
 static int test_read_only(void)
 {
@@ -389,7 +429,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(10);
+	test_plan(11);
 	test_run("boot", test_boot);
 	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
 	test_run("64 MiB of random writes survive a remount", test_random_writes);
@@ -397,6 +437,7 @@ int main(void)
 	test_run("8 threads write files at once", test_parallel_writers);
 	test_run("160 MiB sequential write under dirty throttling", test_dirty_throttling);
 	test_run("sparse 8 GiB image, data past 4 GiB", test_sparse_8g);
+	test_run("two disks at once", test_two_disks);
 	test_run("read-only disk refuses writes", test_read_only);
 	test_run("garbage and truncated images fail to mount", test_bad_images);
 	test_run("halt", test_halt);
