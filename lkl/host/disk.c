@@ -3,9 +3,9 @@
  * Disks: host image files attached as kernel block devices.
  *
  * Two backends serve the kernel's block requests:
- *  - io_uring (liburing): requests of one batch go in one submission; a
- *    helper thread reaps completions in batches and raises one interrupt
- *    per batch;
+ *  - io_uring (liburing): requests of one batch go in one submission;
+ *    completions are reaped in batches by the thread releasing the CPU or by
+ *    the CPU thread, woken from its idle wait by the ring's eventfd;
  *  - threads: a small pool of workers doing preadv/pwritev, used when
  *    io_uring is unavailable (containers often forbid it).
  * LKL_DISK_BACKEND=uring|threads selects one; by default io_uring is tried
@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/uio.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <lkl.h>
@@ -178,7 +179,6 @@ static int try_inline(struct host_disk *disk, struct lkl_disk_request *req)
 /* --- io_uring backend -------------------------------------------------- */
 
 static struct io_uring ring;
-static void *reaper;
 
 /* Called by the CPU owner only: a single submitter. */
 static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
@@ -218,34 +218,35 @@ static void uring_commit(void *handle)
 	io_uring_submit(&ring);
 }
 
-/* Helper thread: reaps completions in batches, one interrupt per batch. */
-static void uring_reap(void *unused)
+/*
+ * Reap completed requests (any thread; one at a time).  Runs on the thread
+ * releasing the CPU and on the CPU thread after its idle wait, which the
+ * ring wakes through its eventfd: completions need no thread of their own.
+ */
+static pthread_mutex_t reap_lock = PTHREAD_MUTEX_INITIALIZER;
+static int uring_active;
+
+static int uring_reap(void)
 {
 	struct io_uring_cqe *cqe;
-	unsigned int head, n;
-	int stop = 0;
+	unsigned int head, n = 0;
+	uint64_t count;
 
-	while (!stop) {
-		int ret = io_uring_wait_cqe(&ring, &cqe);
+	if (!__atomic_load_n(&uring_active, __ATOMIC_ACQUIRE) || !io_uring_cq_ready(&ring))
+		return 0;
+	if (pthread_mutex_trylock(&reap_lock))
+		return 0;
+	if (read(lkl_host_io_eventfd, &count, sizeof(count)) < 0)
+		count = 0;	/* drained already: nothing to do */
+	io_uring_for_each_cqe(&ring, head, cqe) {
+		struct lkl_disk_request *req = io_uring_cqe_get_data(cqe);
 
-		if (ret == -EINTR)
-			continue;
-		if (ret < 0)
-			break;
-		n = 0;
-		io_uring_for_each_cqe(&ring, head, cqe) {
-			struct lkl_disk_request *req = io_uring_cqe_get_data(cqe);
-
-			n++;
-			if (!req) {
-				stop = 1;
-				continue;
-			}
-			finish(req->disk, req, cqe->res);
-		}
-		io_uring_cq_advance(&ring, n);
-		lkl_kernel_trigger_irq(LKL_DISK_IRQ);
+		finish(req->disk, req, cqe->res);
+		n++;
 	}
+	io_uring_cq_advance(&ring, n);
+	pthread_mutex_unlock(&reap_lock);
+	return n;
 }
 
 /* --- thread pool backend ---------------------------------------------- */
@@ -299,13 +300,19 @@ static void pool_worker(void *unused)
 
 static int start_uring(void)
 {
+	int efd;
+
 	if (io_uring_queue_init(RING_ENTRIES, &ring, 0))
 		return -1;
-	reaper = lkl_posix_thread_create(uring_reap, NULL);
-	if (!reaper) {
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0 || io_uring_register_eventfd(&ring, efd)) {
+		if (efd >= 0)
+			close(efd);
 		io_uring_queue_exit(&ring);
 		return -1;
 	}
+	lkl_host_io_eventfd = efd;
+	__atomic_store_n(&uring_active, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -370,6 +377,7 @@ void lkl_disk_fill_ops(struct lkl_host_ops *ops)
 {
 	ops->disk_submit = dispatch_submit;
 	ops->disk_commit = dispatch_commit;
+	ops->io_reap = uring_reap;
 }
 
 const char *lkl_disk_backend(void)
@@ -382,13 +390,12 @@ const char *lkl_disk_backend(void)
 void lkl_disk_shutdown(void)
 {
 	if (backend == BACKEND_URING) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-
-		io_uring_prep_nop(sqe);
-		io_uring_sqe_set_data(sqe, NULL);
-		io_uring_submit(&ring);
-		lkl_posix_thread_join(reaper);
+		__atomic_store_n(&uring_active, 0, __ATOMIC_RELEASE);
+		pthread_mutex_lock(&reap_lock);
 		io_uring_queue_exit(&ring);
+		close(lkl_host_io_eventfd);
+		lkl_host_io_eventfd = -1;
+		pthread_mutex_unlock(&reap_lock);
 	} else if (backend == BACKEND_THREADS) {
 		pthread_mutex_lock(&pool_lock);
 		pool_stop = 1;

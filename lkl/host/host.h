@@ -11,6 +11,9 @@ int lkl_posix_thread_count(void);
 void *lkl_posix_thread_create(void (*fn)(void *), void *arg);
 void lkl_posix_thread_join(void *handle);
 
+/* The eventfd the disk ring signals on completions, -1 if none. */
+extern int lkl_host_io_eventfd;
+
 /* disk.c: block backends. */
 void lkl_disk_fill_ops(struct lkl_host_ops *ops);
 void lkl_disk_unmount_all(void);

@@ -127,8 +127,8 @@ struct lkl_host_ops {
 
 	/**
 	 * @idle_wait: the CPU thread's only wait.  Sleep while *@event_seq
-	 * == @seen, at most until @deadline_ns (0: none).  A host with
-	 * asynchronous I/O also returns when completions are ready.
+	 * == @seen, at most until @deadline_ns (0: none); also return when
+	 * disk completions are ready to be reaped (@io_reap).
 	 */
 	void (*idle_wait)(unsigned int *event_seq, unsigned int seen,
 			  unsigned long long deadline_ns);
@@ -157,6 +157,14 @@ struct lkl_host_ops {
 	int (*disk_submit)(void *disk, struct lkl_disk_request *req, int last);
 	/** @disk_commit: submit what @disk_submit queued without @last. */
 	void (*disk_commit)(void *disk);
+	/**
+	 * @io_reap: hand the kernel the disk requests that completed (with
+	 * lkl_kernel_disk_complete()) and return their number.  Called by
+	 * the thread releasing the CPU and by the CPU thread after its idle
+	 * wait, so completions are reaped without a thread of their own.
+	 * Cheap when nothing completed (a read of the completion queue).
+	 */
+	int (*io_reap)(void);
 };
 
 /* Interrupt line of disk completions. */

@@ -68,6 +68,8 @@ void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 		}
 
 		lkl_timer_check();
+		if (lkl_ops->io_reap())
+			lkl_irq_raise_pending(LKL_DISK_IRQ);
 
 		if ((READ_ONCE(lkl_irq_pending) ||
 		     !is_idle_task(READ_ONCE(lkl_current_task))) &&

@@ -192,6 +192,8 @@ void lkl_cpu_release(struct lkl_thread *self)
 		return;
 	cpu.depth = 1;
 	for (;;) {
+		if (lkl_ops->io_reap())
+			lkl_irq_raise_pending(LKL_DISK_IRQ);
 		if (READ_ONCE(lkl_irq_pending))
 			lkl_run_pending_irqs();
 		if (!is_idle_task(current) && others_runnable())
