@@ -39,35 +39,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/*
- * Host threads of this process, from the host's /proc.  A joined thread can
- * stay listed for a moment while the host kernel finishes its exit, so wait
- * (up to a second) for the count to settle at its minimum.
- */
-static int host_threads_now(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static int host_threads(void)
-{
-	int n = host_threads_now();
-
-	for (int i = 0; i < 100 && n > 1; i++) {
-		usleep(10 * 1000);
-		n = host_threads_now();
-	}
-	return n;
-}
-
 static int test_before_boot(void)
 {
 	long args[6] = { 0 };
@@ -220,25 +191,36 @@ static int test_proc_self_status(void)
 	return 0;
 }
 
-/* Kernel threads are contexts, not host threads. */
-static int test_host_thread_budget(void)
+/* Entries of kernel directory @path: those whose name starts with a digit
+ * (@digits_only), or all but "." and ".."; a negative errno on failure. */
+static long count_entries(const char *path, int digits_only)
 {
 	char dents[8192];
-	long fd, n;
-	int tasks = 0;
+	long fd, n, count = 0;
 
-	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/proc", LKL_O_RDONLY | LKL_O_DIRECTORY, 0));
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY | LKL_O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
 	while ((n = lkl_sys_getdents64(fd, dents, sizeof(dents))) > 0)
 		for (long off = 0; off < n;) {
 			struct lkl_dirent64 *d = (void *)(dents + off);
 
-			tasks += d->d_name[0] >= '0' && d->d_name[0] <= '9';
+			count += digits_only ? d->d_name[0] >= '0' && d->d_name[0] <= '9'
+					     : d->d_name[0] != '.';
 			off += d->d_reclen;
 		}
 	lkl_sys_close(fd);
-	printf("# %d kernel tasks, %d host threads started by the library\n",
+	return n < 0 ? n : count;
+}
+
+/* Kernel threads are contexts, not host threads. */
+static int test_host_thread_budget(void)
+{
+	long tasks = CHECK_OK(count_entries("/proc", 1));
+
+	printf("# %ld kernel tasks, %d host threads started by the library\n",
 	       tasks, lkl_host_thread_count());
-	CHECK(tasks >= 5, "expected several kernel threads, found %d", tasks);
+	CHECK(tasks >= 5, "expected several kernel threads, found %ld", tasks);
 	CHECK(lkl_host_thread_count() <= 3, "library started %d host threads",
 	      lkl_host_thread_count());
 	return 0;
@@ -446,20 +428,9 @@ static int test_eventfd_epoll(void)
  * threads left, its own and the main thread's. */
 static int test_exited_threads_reaped(void)
 {
-	char dents[4096];
-	long fd, n;
-	int threads = 0;
+	long threads = CHECK_OK(count_entries("/proc/1/task", 0));
 
-	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/proc/1/task", LKL_O_RDONLY | LKL_O_DIRECTORY, 0));
-	while ((n = lkl_sys_getdents64(fd, dents, sizeof(dents))) > 0)
-		for (long off = 0; off < n;) {
-			struct lkl_dirent64 *d = (void *)(dents + off);
-
-			threads += d->d_name[0] != '.';
-			off += d->d_reclen;
-		}
-	lkl_sys_close(fd);
-	CHECK(threads == 2, "pid 1 has %d threads", threads);
+	CHECK(threads == 2, "pid 1 has %ld threads", threads);
 	return 0;
 }
 

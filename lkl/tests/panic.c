@@ -32,30 +32,6 @@ static void *later_caller(void *arg)
 	return NULL;
 }
 
-static int host_threads_now(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static int host_threads(void)
-{
-	int n = host_threads_now();
-
-	for (int i = 0; i < 100 && n > 1; i++) {
-		usleep(10 * 1000);
-		n = host_threads_now();
-	}
-	return n;
-}
-
 static pthread_t blocked;
 
 static int test_boot_with_hooks(void)

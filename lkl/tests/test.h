@@ -9,9 +9,11 @@
 #define _LKL_TEST_H
 
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <lkl.h>
 #include <lkl/syscalls.h>
 
@@ -91,6 +93,35 @@ static void test_run(const char *name, int (*fn)(void))
 		printf("ok %d - %s\n", test_number, name);
 	}
 	fflush(stdout);
+}
+
+/*
+ * Host threads of this process, from the host's /proc.  A joined thread can
+ * stay listed for a moment while the host kernel finishes its exit, so wait
+ * (up to a second) for the count to settle at its minimum.
+ */
+static int host_threads_now(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int host_threads(void)
+{
+	int n = host_threads_now();
+
+	for (int i = 0; i < 100 && n > 1; i++) {
+		usleep(10 * 1000);
+		n = host_threads_now();
+	}
+	return n;
 }
 
 static int test_done(void)
