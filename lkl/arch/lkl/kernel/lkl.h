@@ -34,7 +34,7 @@ extern int lkl_state;
  *	its own task current (no context of that task is saved)
  * @target: the task that was handed to this thread with the CPU
  * @handed: futex word, set when the CPU is handed to this thread
- * @wait_stack: small stack on which the thread waits when it has nothing to
+ * @wait_stack: guarded stack on which the thread waits when it has nothing to
  *	run (its own stack may hold a suspended kernel context)
  * @wait_ctx: context that starts the wait loop on @wait_stack
  * @handoff_to: thread to hand the CPU to once on @wait_stack, and

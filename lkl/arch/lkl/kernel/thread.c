@@ -31,6 +31,7 @@
 #include "lkl.h"
 
 #define UNBOUND_STACK_SIZE	(64 * 1024)
+/* The CPU thread runs interrupts and the scheduler on its wait stack. */
 #define WAIT_STACK_SIZE		(64 * 1024)
 
 struct task_struct *lkl_current_task = &init_task;
