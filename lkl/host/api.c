@@ -59,7 +59,15 @@ int lkl_boot(const char *cmdline)
 
 long lkl_syscall(long nr, const long args[6])
 {
-	return lkl_kernel_syscall(nr, args);
+	return lkl_kernel_syscall(nr, args, NULL);
+}
+
+long lkl_syscall_confined(long nr, const long args[6],
+			  const struct lkl_user_range *ranges, unsigned int count)
+{
+	struct lkl_user_window window = { .ranges = ranges, .count = count };
+
+	return lkl_kernel_syscall(nr, args, &window);
 }
 
 int lkl_halt(void)

@@ -81,6 +81,32 @@ int lkl_boot(const char *cmdline);
  */
 long lkl_syscall(long nr, const long args[6]);
 
+#ifndef LKL_USER_RANGE_DEFINED
+#define LKL_USER_RANGE_DEFINED
+/* A range of caller memory a confined syscall may read and write. */
+struct lkl_user_range {
+	unsigned long start;
+	unsigned long len;
+};
+#endif
+
+/**
+ * lkl_syscall_confined - lkl_syscall() that may touch only the given memory
+ * @nr: syscall number
+ * @args: its six arguments
+ * @ranges: the caller buffers the syscall may read or write
+ * @count: their number (0: no pointer argument may be used)
+ *
+ * Every user-memory access the kernel makes for this call (copy_to_user,
+ * copy_from_user, strings, getdents records ...) must lie inside one of
+ * @ranges, otherwise the syscall fails with -LKL_EFAULT: an integer passed
+ * where the kernel expects a pointer, or a length larger than its buffer,
+ * cannot make the kernel read or write other memory of the process.  Used by
+ * language bindings that take pointers from untrusted callers.
+ */
+long lkl_syscall_confined(long nr, const long args[6],
+			  const struct lkl_user_range *ranges, unsigned int count);
+
 /**
  * lkl_halt - shut the kernel down
  *

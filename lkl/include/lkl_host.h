@@ -174,9 +174,28 @@ struct lkl_host_ops {
 #define LKL_SYSCALL_DISK_ADD	0x10010	/* (handle, capacity bytes, read_only) -> dev_t */
 #define LKL_SYSCALL_DISK_REMOVE	0x10011	/* (minor) */
 
+#ifndef LKL_USER_RANGE_DEFINED
+#define LKL_USER_RANGE_DEFINED
+/* A range of caller memory a confined syscall may read and write. */
+struct lkl_user_range {
+	unsigned long start;
+	unsigned long len;
+};
+#endif
+
+/*
+ * The memory a syscall may touch through its user pointers.  NULL (the C
+ * API's plain lkl_syscall()) leaves the caller's whole address space open.
+ */
+struct lkl_user_window {
+	const struct lkl_user_range *ranges;
+	unsigned int count;
+};
+
 /* Entry points of the kernel object (the only global symbols of lkl.o). */
 int lkl_kernel_start(const struct lkl_host_ops *ops, const char *cmdline);
-long lkl_kernel_syscall(long nr, const long *args);
+long lkl_kernel_syscall(long nr, const long *args,
+			const struct lkl_user_window *window);
 int lkl_kernel_halt(void);
 void lkl_kernel_thread_exit(void *thread_data);
 void lkl_kernel_trigger_irq(int irq);

@@ -216,8 +216,8 @@ int lkl_kernel_halt(void)
 	}
 	if (READ_ONCE(lkl_state) != LKL_STATE_RUNNING)
 		return -ESHUTDOWN;
-	lkl_kernel_syscall(__NR_sync, args + 3);
-	ret = lkl_kernel_syscall(__NR_reboot, args);
+	lkl_kernel_syscall(__NR_sync, args + 3, NULL);
+	ret = lkl_kernel_syscall(__NR_reboot, args, NULL);
 	if (READ_ONCE(lkl_state) != LKL_STATE_HALTED)
 		return ret < 0 ? ret : -EIO;
 

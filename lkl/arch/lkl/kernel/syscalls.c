@@ -50,13 +50,15 @@ static long finish_syscall(long ret)
 
 /**
  * lkl_kernel_syscall - run system call @nr with the six arguments @args
+ * @window: the caller memory its user pointers may reach, or NULL for all
  *
  * Callable from any host thread.  The first call from a thread creates its
  * task.  Returns the syscall's result (negative errno on failure), -ENOSYS
  * for unknown numbers, -ESHUTDOWN when the kernel is not running and
  * -ENOTRECOVERABLE after a panic.
  */
-long lkl_kernel_syscall(long nr, const long *args)
+long lkl_kernel_syscall(long nr, const long *args,
+			const struct lkl_user_window *window)
 {
 	struct lkl_thread *self;
 	struct task_request req;
@@ -97,9 +99,13 @@ long lkl_kernel_syscall(long nr, const long *args)
 			goto out;
 	}
 
+	current_thread_info()->user_window = window;
 	if (likely((unsigned long)nr < __NR_syscalls))
 		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
 					    args[3], args[4], args[5]);
+	else if (window)
+		/* The library's own calls take host pointers: not for bindings. */
+		ret = -ENOSYS;
 	else if (nr == LKL_SYSCALL_DISK_ADD)
 		ret = lkl_disk_add((void *)args[0], args[1], args[2]);
 	else if (nr == LKL_SYSCALL_DISK_REMOVE)
@@ -110,6 +116,7 @@ long lkl_kernel_syscall(long nr, const long *args)
 		ret = -ENOSYS;
 
 	ret = finish_syscall(ret);
+	current_thread_info()->user_window = NULL;
 	lkl_cpu_release(self);
 	__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);
 	return ret;

@@ -14,9 +14,13 @@
 
 #ifndef __ASSEMBLY__
 
+struct lkl_user_window;
+
 struct thread_info {
 	unsigned long flags;
 	int preempt_count;
+	/* Caller memory the current syscall may touch; NULL: all (uaccess.h). */
+	const struct lkl_user_window *user_window;
 };
 
 #define INIT_THREAD_INFO(tsk)				\
