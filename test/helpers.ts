@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Shared by the vitest files: boot once per file, images made at test time,
+// and the kernel-log check that fails a test on BUG:, WARNING: or Oops.
+
+import { afterAll, afterEach } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Kernel, createExt4Image, type BootOptions } from '../dist/index.js';
+
+const KERNEL_PROBLEM = /BUG:|WARNING:|Oops/;
+
+/** A fresh temporary folder, removed when the file's tests end. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lkl-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Makes an ext4 image of @size bytes in a temporary folder. */
+export function makeExt4Image(size = 64 * 1024 * 1024, name = 'disk.img'): string {
+  const path = join(tempDir(), name);
+  createExt4Image(path, { size });
+  return path;
+}
+
+/** Throws if the kernel printed BUG:, WARNING: or Oops since @from. */
+export function checkKernelLog(k: Kernel, from: number): number {
+  const lines = k.console.lines();
+  const total = k.console.lineCount;
+  const fresh = total > from ? lines.slice(Math.max(0, lines.length - (total - from))) : [];
+  const bad = fresh.filter((line) => KERNEL_PROBLEM.test(line));
+  if (bad.length) throw new Error(`the kernel log shows a problem:\n${bad.join('\n')}\n--- last lines:\n${k.console.tail(40).join('\n')}`);
+  return total;
+}
+
+/** Boots the kernel for this test file and checks its log after every test. */
+export async function bootForTests(options: BootOptions = {}): Promise<Kernel> {
+  const k = await Kernel.boot({ memory: '128M', ...options });
+  let seen = 0;
+  afterEach(() => {
+    seen = checkKernelLog(k, seen);
+  });
+  return k;
+}
+
+/** Runs a host e2fsprogs tool (debugfs, e2fsck) and returns its stdout. */
+export function e2fs(tool: 'debugfs' | 'e2fsck' | 'dumpe2fs', args: string[]): string {
+  for (const dir of ['/usr/sbin', '/sbin', '']) {
+    try {
+      return execFileSync(dir ? `${dir}/${tool}` : tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  throw new Error(`${tool} not found (e2fsprogs)`);
+}

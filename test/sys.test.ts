@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Every k.sys call on real files in an ext4 image made at test time.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { Kernel, KernelError, syscalls, type Disk } from '../dist/index.js';
+import { bootForTests, e2fs, makeExt4Image } from './helpers.js';
+
+let k: Kernel;
+let image: string;
+let disk: Disk;
+const MNT = '/mnt/test';
+
+beforeAll(async () => {
+  image = makeExt4Image(64 * 1024 * 1024);
+  k = await bootForTests();
+  disk = k.disks.attach(image);
+  k.mount(disk, { type: 'ext4', at: MNT });
+});
+
+function writeFile(path: string, data: Buffer | string, mode = 0o644): void {
+  const fd = k.sys.openSync(path, 'w', mode);
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    expect(k.sys.writeSync(fd, bytes)).toBe(bytes.length);
+  } finally {
+    k.sys.closeSync(fd);
+  }
+}
+
+function readFile(path: string): Buffer {
+  const fd = k.sys.openSync(path);
+  try {
+    const size = k.sys.fstatSync(fd).size;
+    const buffer = Buffer.alloc(size);
+    expect(k.sys.readSync(fd, buffer, 0, size, 0)).toBe(size);
+    return buffer;
+  } finally {
+    k.sys.closeSync(fd);
+  }
+}
+
+function expectCode(fn: () => unknown, code: string, syscall: string, path?: string): KernelError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(KernelError);
+  const error = caught as KernelError;
+  expect(error.code).toBe(code);
+  expect(error.syscall).toBe(syscall);
+  if (path !== undefined) expect(error.path).toBe(path);
+  expect(error.message).toContain(code);
+  return error;
+}
+
+describe('files', () => {
+  it('open, write, read, close: what is written reads back', () => {
+    const fd = k.sys.openSync(`${MNT}/hello.txt`, 'w+', 0o640);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    expect(k.sys.writeSync(fd, 'hello, ext4\n')).toBe(12);
+    expect(k.sys.lseekSync(fd, 0, 'set')).toBe(0);
+    const buffer = Buffer.alloc(64);
+    expect(k.sys.readSync(fd, buffer)).toBe(12);
+    expect(buffer.subarray(0, 12).toString()).toBe('hello, ext4\n');
+    expect(k.sys.readSync(fd, buffer)).toBe(0); // end of file
+    k.sys.closeSync(fd);
+    expectCode(() => k.sys.closeSync(fd), 'EBADF', 'close');
+  });
+
+  it('readSync/writeSync honour offset, length and position (also as an options object)', () => {
+    const fd = k.sys.openSync(`${MNT}/positions.bin`, 'w+');
+    const data = Buffer.from('0123456789abcdef');
+    expect(k.sys.writeSync(fd, data, 4, 8, 100)).toBe(8); // '456789ab' at 100
+    const out = Buffer.alloc(16, '.');
+    expect(k.sys.readSync(fd, out, 2, 8, 100)).toBe(8);
+    expect(out.toString()).toBe('..456789ab......');
+    expect(k.sys.readSync(fd, out, { offset: 0, length: 3, position: 102 })).toBe(3);
+    expect(out.subarray(0, 3).toString()).toBe('678');
+    expect(k.sys.fstatSync(fd).size).toBe(108);
+    // A hole reads as zeros.
+    const hole = Buffer.alloc(4, 1);
+    expect(k.sys.readSync(fd, hole, 0, 4, 10)).toBe(4);
+    expect([...hole]).toEqual([0, 0, 0, 0]);
+    k.sys.closeSync(fd);
+  });
+
+  it('preadSync/pwriteSync do not move the file position', () => {
+    const fd = k.sys.openSync(`${MNT}/pread.bin`, 'w+');
+    k.sys.writeSync(fd, 'abcdefgh');
+    expect(k.sys.lseekSync(fd, 0, 'cur')).toBe(8);
+    expect(k.sys.pwriteSync(fd, Buffer.from('XY'), 0, 2, 2)).toBe(2);
+    const out = Buffer.alloc(4);
+    expect(k.sys.preadSync(fd, out, 0, 4, 1)).toBe(4);
+    expect(out.toString()).toBe('bXYe');
+    expect(k.sys.lseekSync(fd, 0, 'cur')).toBe(8);
+    expect(k.sys.preadSync(fd, out, 0, 4, 1000)).toBe(0);
+    k.sys.closeSync(fd);
+  });
+
+  it('lseek: set, cur, end, data and hole, with bigint offsets', () => {
+    const fd = k.sys.openSync(`${MNT}/seek.bin`, 'w+');
+    k.sys.pwriteSync(fd, Buffer.alloc(4096, 7), 0, 4096, 1 << 20);
+    expect(k.sys.lseekSync(fd, 10)).toBe(10);
+    expect(k.sys.lseekSync(fd, 5, 'cur')).toBe(15);
+    expect(k.sys.lseekSync(fd, -96, 'end')).toBe((1 << 20) + 4000);
+    expect(k.sys.lseekSync(fd, 0n, 'data')).toBe(1 << 20);
+    expect(k.sys.lseekSync(fd, 1 << 20, 'hole')).toBe((1 << 20) + 4096);
+    expectCode(() => k.sys.lseekSync(fd, -1, 'set'), 'EINVAL', 'lseek');
+    k.sys.closeSync(fd);
+  });
+
+  it('openat resolves relative to a directory descriptor', () => {
+    k.sys.mkdirSync(`${MNT}/atdir`);
+    const dirfd = k.sys.openSync(`${MNT}/atdir`, 'r');
+    const fd = k.sys.openatSync(dirfd, 'inner.txt', 'w');
+    k.sys.writeSync(fd, 'inside');
+    k.sys.closeSync(fd);
+    expect(readFile(`${MNT}/atdir/inner.txt`).toString()).toBe('inside');
+    expectCode(() => k.sys.openatSync(dirfd, 'missing', 'r'), 'ENOENT', 'open', 'missing');
+    k.sys.closeSync(dirfd);
+  });
+
+  it('open flags: wx refuses an existing file, a appends', () => {
+    writeFile(`${MNT}/flags.txt`, 'one');
+    expectCode(() => k.sys.openSync(`${MNT}/flags.txt`, 'wx'), 'EEXIST', 'open', `${MNT}/flags.txt`);
+    const fd = k.sys.openSync(`${MNT}/flags.txt`, 'a');
+    k.sys.writeSync(fd, '+two');
+    k.sys.closeSync(fd);
+    expect(readFile(`${MNT}/flags.txt`).toString()).toBe('one+two');
+    expectCode(() => k.sys.openSync(`${MNT}/nope/x`, 'r'), 'ENOENT', 'open', `${MNT}/nope/x`);
+  });
+
+  it('a large file of random data survives unmount and remount', () => {
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    writeFile(`${MNT}/random.bin`, data);
+    k.umount(MNT);
+    k.mount(disk, { type: 'ext4', at: MNT });
+    expect(readFile(`${MNT}/random.bin`).equals(data)).toBe(true);
+  });
+});
+
+describe('metadata', () => {
+  it('fstat, stat and lstat return Node-like Stats', () => {
+    writeFile(`${MNT}/stat.txt`, 'x'.repeat(5000), 0o600);
+    k.sys.symlinkSync('stat.txt', `${MNT}/stat.link`);
+    const fd = k.sys.openSync(`${MNT}/stat.txt`);
+    const f = k.sys.fstatSync(fd);
+    k.sys.closeSync(fd);
+    const s = k.sys.statSync(`${MNT}/stat.link`);
+    const l = k.sys.lstatSync(`${MNT}/stat.link`);
+    for (const st of [f, s]) {
+      expect(st.isFile()).toBe(true);
+      expect(st.isDirectory()).toBe(false);
+      expect(st.size).toBe(5000);
+      expect(st.mode & 0o7777).toBe(0o600);
+      expect(st.nlink).toBe(1);
+      expect(st.blocks).toBeGreaterThanOrEqual(8);
+      expect(st.blksize).toBe(4096);
+    }
+    expect(s.ino).toBe(f.ino);
+    expect(l.isSymbolicLink()).toBe(true);
+    expect(l.size).toBe('stat.txt'.length);
+    expect(l.ino).not.toBe(f.ino);
+    expect(f.mtime).toBeInstanceOf(Date);
+    expect(Math.abs(f.mtimeMs - Date.now())).toBeLessThan(60_000);
+    expect(f.mtimeNs / 1_000_000n).toBe(BigInt(Math.floor(f.mtimeMs)));
+    expect(k.sys.statSync(MNT).isDirectory()).toBe(true);
+    expectCode(() => k.sys.statSync(`${MNT}/none`), 'ENOENT', 'stat', `${MNT}/none`);
+    expectCode(() => k.sys.lstatSync(`${MNT}/none`), 'ENOENT', 'lstat', `${MNT}/none`);
+  });
+
+  it('ftruncate and truncate change the size; fsync and fdatasync succeed', () => {
+    writeFile(`${MNT}/trunc.bin`, Buffer.alloc(10_000, 1));
+    const fd = k.sys.openSync(`${MNT}/trunc.bin`, 'r+');
+    k.sys.ftruncateSync(fd, 100);
+    expect(k.sys.fstatSync(fd).size).toBe(100);
+    k.sys.ftruncateSync(fd, 1n << 32n);
+    expect(k.sys.fstatSync(fd).size).toBe(2 ** 32);
+    k.sys.fsyncSync(fd);
+    k.sys.fdatasyncSync(fd);
+    k.sys.closeSync(fd);
+    k.sys.truncateSync(`${MNT}/trunc.bin`);
+    expect(k.sys.statSync(`${MNT}/trunc.bin`).size).toBe(0);
+    const ro = k.sys.openSync(`${MNT}/trunc.bin`, 'r');
+    expectCode(() => k.sys.ftruncateSync(ro, 1), 'EINVAL', 'ftruncate');
+    k.sys.closeSync(ro);
+  });
+
+  it('chmod and fchmod change the mode', () => {
+    writeFile(`${MNT}/mode.txt`, 'm');
+    k.sys.chmodSync(`${MNT}/mode.txt`, 0o751);
+    expect(k.sys.statSync(`${MNT}/mode.txt`).mode & 0o7777).toBe(0o751);
+    k.sys.chmodSync(`${MNT}/mode.txt`, '600');
+    expect(k.sys.statSync(`${MNT}/mode.txt`).mode & 0o7777).toBe(0o600);
+    const fd = k.sys.openSync(`${MNT}/mode.txt`);
+    k.sys.fchmodSync(fd, 0o4755);
+    expect(k.sys.fstatSync(fd).mode & 0o7777).toBe(0o4755);
+    k.sys.closeSync(fd);
+    expectCode(() => k.sys.chmodSync(`${MNT}/gone`, 0o600), 'ENOENT', 'chmod');
+  });
+
+  it('utimes sets access and modification times exactly', () => {
+    writeFile(`${MNT}/times.txt`, 't');
+    k.sys.utimesSync(`${MNT}/times.txt`, 1_000_000_000.25, new Date('2020-02-02T02:02:02.500Z'));
+    const st = k.sys.statSync(`${MNT}/times.txt`);
+    expect(st.atimeMs).toBe(1_000_000_000_250);
+    expect(st.atimeNs).toBe(1_000_000_000_250_000_000n);
+    expect(st.mtime.toISOString()).toBe('2020-02-02T02:02:02.500Z');
+    expectCode(() => k.sys.utimesSync(`${MNT}/none`, 1, 1), 'ENOENT', 'utime');
+  });
+
+  it('statfs describes the ext4 file system', () => {
+    const fs = k.sys.statfsSync(MNT);
+    expect(fs.type).toBe(0xef53); // EXT4_SUPER_MAGIC
+    expect(fs.bsize).toBe(4096);
+    expect(fs.blocks * fs.bsize).toBeGreaterThan(50 * 1024 * 1024);
+    expect(fs.bfree).toBeLessThanOrEqual(fs.blocks);
+    expect(fs.bavail).toBeLessThanOrEqual(fs.bfree);
+    expect(fs.files).toBeGreaterThan(1000);
+    expect(fs.namelen).toBe(255);
+  });
+});
+
+describe('directories and links', () => {
+  it('mkdir, readdir, rename, unlink, rmdir', () => {
+    k.sys.mkdirSync(`${MNT}/d`, 0o750);
+    expect(k.sys.statSync(`${MNT}/d`).mode & 0o777).toBe(0o750);
+    for (const name of ['a', 'b', 'c']) writeFile(`${MNT}/d/${name}`, name);
+    k.sys.mkdirSync(`${MNT}/d/sub`);
+    expect(k.sys.readdirSync(`${MNT}/d`).sort()).toEqual(['a', 'b', 'c', 'sub']);
+    const typed = k.sys.readdirSync(`${MNT}/d`, { withFileTypes: true });
+    const byName = Object.fromEntries(typed.map((e) => [e.name, e]));
+    expect(byName.sub!.isDirectory()).toBe(true);
+    expect(byName.a!.isFile()).toBe(true);
+    expect(byName.a!.parentPath).toBe(`${MNT}/d`);
+    k.sys.renameSync(`${MNT}/d/a`, `${MNT}/d/sub/a2`);
+    expect(readFile(`${MNT}/d/sub/a2`).toString()).toBe('a');
+    expectCode(() => k.sys.rmdirSync(`${MNT}/d`), 'ENOTEMPTY', 'rmdir', `${MNT}/d`);
+    expectCode(() => k.sys.unlinkSync(`${MNT}/d/sub`), 'EISDIR', 'unlink');
+    expectCode(() => k.sys.mkdirSync(`${MNT}/d`), 'EEXIST', 'mkdir', `${MNT}/d`);
+    const e = expectCode(() => k.sys.renameSync(`${MNT}/d/none`, `${MNT}/d/x`), 'ENOENT', 'rename', `${MNT}/d/none`);
+    expect(e.dest).toBe(`${MNT}/d/x`);
+    for (const p of ['sub/a2', 'b', 'c']) k.sys.unlinkSync(`${MNT}/d/${p}`);
+    k.sys.rmdirSync(`${MNT}/d/sub`);
+    k.sys.rmdirSync(`${MNT}/d`);
+    expectCode(() => k.sys.statSync(`${MNT}/d`), 'ENOENT', 'stat');
+  });
+
+  it('mkdir recursive creates every missing parent', () => {
+    expect(k.sys.mkdirSync(`${MNT}/p/q/r`, { recursive: true })).toBe(`${MNT}/p`);
+    expect(k.sys.statSync(`${MNT}/p/q/r`).isDirectory()).toBe(true);
+    expect(k.sys.mkdirSync(`${MNT}/p/q/r`, { recursive: true })).toBeUndefined();
+    writeFile(`${MNT}/p/file`, 'f');
+    expectCode(() => k.sys.mkdirSync(`${MNT}/p/file/x`, { recursive: true }), 'ENOTDIR', 'mkdir');
+  });
+
+  it('readdir lists a directory of 1000 entries across several getdents64 calls', () => {
+    k.sys.mkdirSync(`${MNT}/many`);
+    const names: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const name = `entry-with-a-long-name-${String(i).padStart(4, '0')}`;
+      names.push(name);
+      k.sys.closeSync(k.sys.openSync(`${MNT}/many/${name}`, 'w'));
+    }
+    expect(k.sys.readdirSync(`${MNT}/many`).sort()).toEqual(names);
+    expectCode(() => k.sys.readdirSync(`${MNT}/many/${names[0]}`), 'ENOTDIR', 'scandir');
+  });
+
+  it('symlink and readlink', () => {
+    k.sys.symlinkSync('/some/where/üñí', `${MNT}/link`);
+    expect(k.sys.readlinkSync(`${MNT}/link`)).toBe('/some/where/üñí');
+    expectCode(() => k.sys.readlinkSync(MNT), 'EINVAL', 'readlink', MNT);
+    expectCode(() => k.sys.symlinkSync('x', `${MNT}/link`), 'EEXIST', 'symlink');
+  });
+
+  it('host e2fsprogs see the kernel\'s files after unmount', () => {
+    writeFile(`${MNT}/for-debugfs.txt`, 'read by the host\n');
+    k.umount(MNT);
+    expect(e2fs('debugfs', ['-R', 'cat /for-debugfs.txt', image])).toBe('read by the host\n');
+    e2fs('e2fsck', ['-fn', image]); // throws on a non-zero exit: errors found
+    k.mount(disk, { type: 'ext4', at: MNT });
+  });
+});
+
+describe('descriptors and processes', () => {
+  it('pipe and dup: bytes written to the pipe come out of a duplicate of its read end', () => {
+    const [r, w] = k.sys.pipeSync();
+    const r2 = k.sys.dupSync(r);
+    expect(r2).not.toBe(r);
+    expect(k.sys.writeSync(w, 'through the pipe')).toBe(16);
+    const out = Buffer.alloc(32);
+    expect(k.sys.readSync(r2, out)).toBe(16);
+    expect(out.subarray(0, 16).toString()).toBe('through the pipe');
+    expect(k.sys.fstatSync(r).isFIFO()).toBe(true);
+    for (const fd of [r, w, r2]) k.sys.closeSync(fd);
+    expectCode(() => k.sys.dupSync(r), 'EBADF', 'dup');
+  });
+
+  it('getpid is the process the kernel runs us in, stable across calls', () => {
+    const pid = k.sys.getpidSync();
+    expect(pid).toBeGreaterThan(0);
+    expect(k.sys.getpidSync()).toBe(pid);
+    expect(k.sys.syscallSync(syscalls.getpid)).toBe(pid);
+  });
+
+  it('syscallSync: uname fills a buffer; getcwd returns its length', () => {
+    const uts = Buffer.alloc(6 * 65);
+    expect(k.sys.syscallSync(syscalls.uname, uts)).toBe(0);
+    const field = (i: number): string => uts.subarray(i * 65, uts.indexOf(0, i * 65)).toString();
+    expect(field(0)).toBe('Linux');
+    expect(field(2)).toBe(k.release);
+    const cwd = Buffer.alloc(64);
+    expect(k.sys.syscallSync(syscalls.getcwd, cwd, cwd.length)).toBe(2);
+    expect(cwd.subarray(0, 1).toString()).toBe('/');
+    const e = expectCode(() => k.sys.syscallSync(syscalls.close, 9999), 'EBADF', 'close');
+    expect(e.errno).toBe(-9);
+  });
+});
+
+describe('disks', () => {
+  it('a read-only disk mounts read-only and refuses writes with EROFS', () => {
+    const second = makeExt4Image(16 * 1024 * 1024, 'ro.img');
+    const ro = k.disks.attach(second, { readOnly: true });
+    expect(ro.device).toBe(`/dev/lkl${ro.id}`);
+    k.mount(ro, { type: 'ext4', at: '/mnt/ro' });
+    expectCode(() => k.sys.openSync('/mnt/ro/new', 'w'), 'EROFS', 'open', '/mnt/ro/new');
+    expectCode(() => k.disks.detach(ro), 'EBUSY', 'detach');
+    k.umount('/mnt/ro');
+    k.disks.detach(ro);
+    expect(() => k.disks.detach(ro)).toThrow(TypeError);
+  });
+
+  it('mount errors: unknown file system type, a non-ext4 image', () => {
+    const blank = makeExt4Image(8 * 1024 * 1024, 'blank.img');
+    const d = k.disks.attach(blank);
+    expectCode(() => k.mount(d, { type: 'nosuchfs', at: '/mnt/x' }), 'ENODEV', 'mount', '/mnt/x');
+    k.disks.detach(d);
+    expectCode(() => k.disks.attach('/nonexistent/image.img'), 'ENOENT', 'attach', '/nonexistent/image.img');
+    expectCode(() => k.umount('/mnt/not-mounted'), 'ENOENT', 'umount');
+  });
+});

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The native addon (binding/lkl_binding.cc), loaded once per thread.
+
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+/** Values the addon passes as syscall arguments. */
+export type NativeArg = number | bigint | ArrayBufferView | ArrayBuffer | undefined | null;
+
+export interface NativeBinding {
+  boot(cmdline: string): number;
+  halt(): number;
+  /** 0 never booted, 1 running, 2 halted, 3 dead (panicked). */
+  state(): number;
+  listenConsole(onText: () => void): void;
+  takeConsole(): string;
+  consoleTail(): string;
+  setStatArray(values: Float64Array): void;
+  syscall(nr: number, ...args: NativeArg[]): number;
+  io(nr: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): number;
+  stat(fd: number, path: Uint8Array | undefined, flags: number): number;
+  getpid(): number;
+  diskAttach(path: string, readOnly: boolean): number;
+  diskDetach(id: number): number;
+  mount(disk: number, fstype: string, mountPoint: string, flags: number, options: string | undefined): number;
+  umount(mountPoint: string): number;
+  diskBackend(): string;
+  kernelRelease(): string;
+  hostThreadCount(): number;
+  testPanic(): number;
+}
+
+export const KERNEL_NEVER_BOOTED = 0;
+export const KERNEL_RUNNING = 1;
+export const KERNEL_HALTED = 2;
+export const KERNEL_DEAD = 3;
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const addonPath = join(root, 'build', 'Release', 'lkl.node');
+
+function load(): NativeBinding {
+  try {
+    return createRequire(import.meta.url)(addonPath) as NativeBinding;
+  } catch (cause) {
+    throw new Error(
+      `lkl-node: the native addon ${addonPath} could not be loaded; run "npm install" ` +
+        `(or "npm run build") in ${root} to build it`,
+      { cause },
+    );
+  }
+}
+
+export const native: NativeBinding = load();

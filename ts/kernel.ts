@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The kernel: boot, halt, disks and mounts.  One per process.
+
+import { KERNEL_DEAD, KERNEL_HALTED, KERNEL_NEVER_BOOTED, KERNEL_RUNNING, native } from './binding.js';
+import { KernelConsole } from './console.js';
+import { ERROR_LOG_LINES, KernelError, KernelPanicError, invalidType, invalidValue, outOfRange } from './errors.js';
+import { mountFlags } from './generated/constants.js';
+import { Sys } from './sys.js';
+import * as check from './validate.js';
+
+export interface BootOptions {
+  /** Kernel memory: bytes, or a string like '256M' / '1G' (default 64M, at least 16M). */
+  memory?: number | string;
+  /** Extra kernel command line, e.g. 'loglevel=4'. */
+  cmdline?: string;
+}
+
+export interface AttachOptions {
+  /** Attach read-only: writes fail with EROFS and mounts are read-only. */
+  readOnly?: boolean;
+}
+
+export interface MountOptions {
+  /** File system type: 'ext4' (also 'ext2', 'ext3' through ext4). */
+  type: string;
+  /** Absolute mount point in the kernel; created (with parents) when missing. */
+  at: string;
+  readOnly?: boolean;
+  /** File-system options, e.g. 'errors=remount-ro'. */
+  options?: string;
+}
+
+/** A host file attached as a kernel block device (`/dev/lklN`). */
+export interface Disk {
+  readonly id: number;
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly device: string;
+}
+
+export type KernelState = 'running' | 'halted' | 'dead';
+
+const MIN_MEMORY = 16 * 1024 * 1024;
+
+function memoryArgument(value: unknown): string {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < MIN_MEMORY)
+      throw outOfRange('memory', `an integer number of bytes >= ${MIN_MEMORY} (16M)`, value);
+    return `${Math.floor(value / 1024)}K`;
+  }
+  if (typeof value === 'string') {
+    const m = /^(\d+)([KMG])$/i.exec(value);
+    if (!m) throw invalidValue('memory', "must be a size like '256M' or '1G'", value);
+    const bytes = Number(m[1]) * 1024 ** ('KMG'.indexOf(m[2]!.toUpperCase()) + 1);
+    if (bytes < MIN_MEMORY) throw outOfRange('memory', '>= 16M', value);
+    return value.toUpperCase();
+  }
+  throw invalidType('memory', "a number of bytes or a string like '256M'", value);
+}
+
+let booted: Kernel | undefined;
+
+export class Kernel {
+  /** Typed system calls, named like node:fs (`openSync`, `preadSync`, ...). */
+  readonly sys: Sys;
+  /** Disks: attach host image files as block devices. */
+  readonly disks: Disks;
+  /** The kernel's console output. */
+  readonly console: KernelConsole;
+  /** The kernel version, e.g. '6.12.117'. */
+  readonly release: string;
+
+  private constructor(owner: boolean) {
+    this.console = new KernelConsole(owner);
+    this.sys = new Sys(this);
+    this.disks = new Disks(this);
+    this.release = native.kernelRelease();
+  }
+
+  /**
+   * Boots the kernel in this process.  Rejects if a kernel was already booted
+   * here (even one halted since): Linux keeps global state, so it is one per
+   * process; use worker threads or child processes for more.
+   */
+  static async boot(options: BootOptions = {}): Promise<Kernel> {
+    if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
+    const parts: string[] = [];
+    if (options.memory !== undefined) parts.push(`mem=${memoryArgument(options.memory)}`);
+    if (options.cmdline !== undefined) {
+      const cmdline = check.string('cmdline', options.cmdline);
+      if (cmdline.includes('\0')) throw invalidValue('cmdline', 'must not contain null bytes', cmdline);
+      parts.push(cmdline);
+    }
+    const state = native.state();
+    if (state !== KERNEL_NEVER_BOOTED)
+      throw new Error(
+        `Kernel.boot: a kernel was already booted in this process (it is ${stateName(state)}); ` +
+          'there is one kernel per process: use Kernel.current() to reach it from another thread',
+      );
+    // Listen to the console before booting, to keep the boot log.
+    const kernel = new Kernel(true);
+    const ret = native.boot(parts.join(' '));
+    if (ret < 0) {
+      if (ret === -114) throw new Error('Kernel.boot: a kernel was already booted in this process');
+      throw new KernelError(-ret, { syscall: 'boot', kernelLog: kernel.console.tail(ERROR_LOG_LINES) });
+    }
+    booted = kernel;
+    // Nothing written may be lost: halt (sync, unmount) when the process (or
+    // the worker that booted it) exits.
+    process.once('exit', () => {
+      if (native.state() === KERNEL_RUNNING) native.halt();
+    });
+    return kernel;
+  }
+
+  /**
+   * The kernel booted in this process, from any thread: lets a worker
+   * thread make syscalls into the kernel its parent booted.
+   */
+  static current(): Kernel {
+    if (booted) return booted;
+    const state = native.state();
+    if (state !== KERNEL_RUNNING)
+      throw new Error(`Kernel.current: no kernel is running in this process (it is ${stateName(state)}); call Kernel.boot() first`);
+    booted = new Kernel(false);
+    return booted;
+  }
+
+  get state(): KernelState {
+    return stateName(native.state()) as KernelState;
+  }
+
+  /**
+   * Shuts the kernel down: unmounts and writes back every disk, stops its
+   * threads.  Calls made afterwards (from any thread) fail with ESHUTDOWN.
+   * Also run automatically at process exit.  Idempotent.
+   */
+  halt(): void {
+    const state = native.state();
+    if (state === KERNEL_HALTED) return;
+    const ret = native.halt();
+    if (ret < 0 && ret !== -131 && ret !== -108) throw this.error(-ret, 'halt');
+  }
+
+  /** Mounts @disk; returns the mount point. */
+  mount(disk: Disk, options: MountOptions): string {
+    const d = this.disks.check(disk);
+    if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
+    const type = check.string('options.type', options.type);
+    const at = check.string('options.at', options.at);
+    if (!at.startsWith('/')) throw invalidValue('options.at', 'must be an absolute path', at);
+    let flags = 0;
+    if (options.readOnly !== undefined) {
+      if (typeof options.readOnly !== 'boolean') throw invalidType('options.readOnly', 'of type boolean', options.readOnly);
+      if (options.readOnly) flags |= mountFlags.MS_RDONLY;
+    }
+    if (options.options !== undefined) check.string('options.options', options.options);
+    const ret = native.mount(d.id, type, at, flags, options.options);
+    if (ret < 0) throw this.error(-ret, 'mount', at);
+    return at;
+  }
+
+  /** Unmounts the file system at @at, writing everything back first. */
+  umount(at: string): void {
+    check.string('at', at);
+    const ret = native.umount(at);
+    if (ret < 0) throw this.error(-ret, 'umount', at);
+  }
+
+  /** Host threads the library runs (the CPU thread and disk helpers). */
+  hostThreadCount(): number {
+    return native.hostThreadCount();
+  }
+
+  /** The disk I/O backend in use: 'uring', 'threads', or 'none' before the first attach. */
+  get diskBackend(): string {
+    return native.diskBackend();
+  }
+
+  /**
+   * Panics the kernel on purpose, for tests of panic handling.  Works only
+   * when booted with `cmdline: 'lkl_test_hooks=1'`; always throws: the
+   * KernelPanicError, or an Error when the hook is off.
+   */
+  panicForTesting(): never {
+    const ret = native.testPanic();
+    if (ret === -38) throw new Error("panicForTesting: boot with cmdline 'lkl_test_hooks=1' to enable the test hook");
+    throw this.error(-ret, 'panicForTesting');
+  }
+
+  /** @internal  The error for a failed call: KernelError, or KernelPanicError. */
+  error(errno: number, syscall: string, path?: string, dest?: string): Error {
+    const state = native.state();
+    if (state === KERNEL_DEAD) return new KernelPanicError(syscall, this.console.tail(ERROR_LOG_LINES));
+    const kernelLog = this.console.tail(ERROR_LOG_LINES);
+    const error = new KernelError(errno, { syscall, path, dest, kernelLog });
+    if (state !== KERNEL_RUNNING && errno === 108)
+      error.message = `ESHUTDOWN: the kernel is not running (${stateName(state)}), ${syscall}`;
+    return error;
+  }
+}
+
+function stateName(state: number): string {
+  switch (state) {
+    case KERNEL_NEVER_BOOTED:
+      return 'not booted';
+    case KERNEL_RUNNING:
+      return 'running';
+    case KERNEL_HALTED:
+      return 'halted';
+    default:
+      return 'dead';
+  }
+}
+
+export class Disks {
+  readonly #kernel: Kernel;
+  readonly #attached = new Map<number, Disk>();
+
+  /** @internal */
+  constructor(kernel: Kernel) {
+    this.#kernel = kernel;
+  }
+
+  /** Attaches host file @path (an image) as /dev/lklN. */
+  attach(path: string, options: AttachOptions = {}): Disk {
+    check.string('path', path);
+    if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
+    const readOnly = options.readOnly ?? false;
+    if (typeof readOnly !== 'boolean') throw invalidType('options.readOnly', 'of type boolean', readOnly);
+    const id = native.diskAttach(path, readOnly);
+    if (id < 0) throw this.#kernel.error(-id, 'attach', path);
+    const disk: Disk = Object.freeze({ id, path, readOnly, device: `/dev/lkl${id}` });
+    this.#attached.set(id, disk);
+    return disk;
+  }
+
+  /** Detaches @disk; fails with EBUSY while it is mounted. */
+  detach(disk: Disk): void {
+    const d = this.check(disk);
+    const ret = native.diskDetach(d.id);
+    if (ret < 0) throw this.#kernel.error(-ret, 'detach', d.path);
+    this.#attached.delete(d.id);
+  }
+
+  /** The disks attached through this handle. */
+  list(): Disk[] {
+    return [...this.#attached.values()];
+  }
+
+  /** @internal */
+  check(disk: unknown): Disk {
+    if (typeof disk !== 'object' || disk === null || typeof (disk as Disk).id !== 'number')
+      throw invalidType('disk', 'a Disk returned by k.disks.attach()', disk);
+    const known = this.#attached.get((disk as Disk).id);
+    if (known !== disk) throw invalidValue('disk', 'is not attached (detached already, or from another kernel handle)', disk);
+    return known;
+  }
+}

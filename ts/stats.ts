@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Node-like result objects: Stats (from struct stat), StatFs, Dirent.
+
+import { modeBits } from './generated/constants.js';
+
+const S_IFMT = modeBits.S_IFMT;
+
+/** The file types shared by Stats and Dirent, as node:fs names them. */
+abstract class FileType {
+  protected abstract typeBits(): number;
+  isFile(): boolean {
+    return this.typeBits() === modeBits.S_IFREG;
+  }
+  isDirectory(): boolean {
+    return this.typeBits() === modeBits.S_IFDIR;
+  }
+  isSymbolicLink(): boolean {
+    return this.typeBits() === modeBits.S_IFLNK;
+  }
+  isFIFO(): boolean {
+    return this.typeBits() === modeBits.S_IFIFO;
+  }
+  isSocket(): boolean {
+    return this.typeBits() === modeBits.S_IFSOCK;
+  }
+  isBlockDevice(): boolean {
+    return this.typeBits() === modeBits.S_IFBLK;
+  }
+  isCharacterDevice(): boolean {
+    return this.typeBits() === modeBits.S_IFCHR;
+  }
+}
+
+function nanoseconds([sec, nsec]: [number, number]): bigint {
+  return BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+}
+
+/**
+ * The result of fstatSync/statSync/lstatSync, with node:fs's field names.
+ * Times are the kernel's: `atimeMs` etc. in milliseconds (fractional), the
+ * exact nanoseconds in `atimeNs` etc. (bigint).  No birthtime: the kernel's
+ * stat call does not report one.
+ */
+export class Stats extends FileType {
+  dev: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  blksize: number;
+  ino: number;
+  size: number;
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  // Seconds and nanoseconds as the kernel gave them, for the *Ns getters.
+  readonly #atime: [number, number];
+  readonly #mtime: [number, number];
+  readonly #ctime: [number, number];
+
+  /** @internal built by the API from the addon's 16 values */
+  constructor(v: Float64Array) {
+    super();
+    this.dev = v[0]!;
+    this.mode = v[1]!;
+    this.nlink = v[2]!;
+    this.uid = v[3]!;
+    this.gid = v[4]!;
+    this.rdev = v[5]!;
+    this.blksize = v[6]!;
+    this.ino = v[7]!;
+    this.size = v[8]!;
+    this.blocks = v[9]!;
+    this.atimeMs = v[10]! * 1e3 + v[11]! / 1e6;
+    this.mtimeMs = v[12]! * 1e3 + v[13]! / 1e6;
+    this.ctimeMs = v[14]! * 1e3 + v[15]! / 1e6;
+    this.#atime = [v[10]!, v[11]!];
+    this.#mtime = [v[12]!, v[13]!];
+    this.#ctime = [v[14]!, v[15]!];
+  }
+
+  protected typeBits(): number {
+    return this.mode & S_IFMT;
+  }
+  get atime(): Date {
+    return new Date(this.atimeMs);
+  }
+  get mtime(): Date {
+    return new Date(this.mtimeMs);
+  }
+  get ctime(): Date {
+    return new Date(this.ctimeMs);
+  }
+  get atimeNs(): bigint {
+    return nanoseconds(this.#atime);
+  }
+  get mtimeNs(): bigint {
+    return nanoseconds(this.#mtime);
+  }
+  get ctimeNs(): bigint {
+    return nanoseconds(this.#ctime);
+  }
+}
+
+/** The result of statfsSync, with node:fs's field names. */
+export interface StatFs {
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  namelen: number;
+  frsize: number;
+  flags: number;
+}
+
+// d_type values of getdents64 (DT_*): the S_IF* type bits shifted by 12.
+function dirTypeToMode(dtype: number): number {
+  return dtype << 12;
+}
+
+/** A directory entry from readdirSync(path, { withFileTypes: true }). */
+export class Dirent extends FileType {
+  readonly name: string;
+  readonly parentPath: string;
+  readonly #mode: number;
+
+  /** @internal */
+  constructor(name: string, parentPath: string, dtype: number) {
+    super();
+    this.name = name;
+    this.parentPath = parentPath;
+    this.#mode = dirTypeToMode(dtype);
+  }
+
+  protected typeBits(): number {
+    return this.#mode & S_IFMT;
+  }
+}

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// k.sys: synchronous system calls, named and shaped like node:fs where node:fs
+// has the call.  Each method checks its arguments, makes one syscall (two or
+// three for readdir/mkdir -p) and throws KernelError on failure.
+
+import { native, type NativeArg } from './binding.js';
+import { invalidType, invalidValue, outOfRange } from './errors.js';
+import { atFlags, openFlags, syscallNumbers } from './generated/constants.js';
+import type { Kernel } from './kernel.js';
+import { Dirent, Stats, type StatFs } from './stats.js';
+import * as check from './validate.js';
+
+const nr = syscallNumbers;
+const AT_FDCWD = atFlags.AT_FDCWD;
+const AT_SYMLINK_NOFOLLOW = atFlags.AT_SYMLINK_NOFOLLOW;
+const AT_REMOVEDIR = atFlags.AT_REMOVEDIR;
+const O = openFlags;
+
+/** Where the addon writes struct stat fields (one array per thread). */
+const statValues = new Float64Array(16);
+native.setStatArray(statValues);
+
+const syscallNames = new Map<number, string>(Object.entries(syscallNumbers).map(([name, n]) => [n, name]));
+
+/**
+ * Syscalls syscallSync refuses: they would end or replace the calling
+ * thread's task or the whole kernel, which the library's callers cannot
+ * survive (use k.halt() to stop the kernel).
+ */
+const REFUSED_SYSCALLS = new Set<number>([
+  nr.exit,
+  nr.exit_group,
+  nr.execve,
+  nr.execveat,
+  nr.clone,
+  nr.clone3,
+  nr.reboot,
+  nr.kexec_load,
+  nr.kexec_file_load,
+]);
+
+/** node:fs flag strings. */
+const FLAG_STRINGS: Record<string, number> = {
+  r: O.O_RDONLY,
+  rs: O.O_RDONLY | O.O_SYNC,
+  sr: O.O_RDONLY | O.O_SYNC,
+  'r+': O.O_RDWR,
+  'rs+': O.O_RDWR | O.O_SYNC,
+  'sr+': O.O_RDWR | O.O_SYNC,
+  w: O.O_TRUNC | O.O_CREAT | O.O_WRONLY,
+  wx: O.O_TRUNC | O.O_CREAT | O.O_WRONLY | O.O_EXCL,
+  xw: O.O_TRUNC | O.O_CREAT | O.O_WRONLY | O.O_EXCL,
+  'w+': O.O_TRUNC | O.O_CREAT | O.O_RDWR,
+  'wx+': O.O_TRUNC | O.O_CREAT | O.O_RDWR | O.O_EXCL,
+  'xw+': O.O_TRUNC | O.O_CREAT | O.O_RDWR | O.O_EXCL,
+  a: O.O_APPEND | O.O_CREAT | O.O_WRONLY,
+  ax: O.O_APPEND | O.O_CREAT | O.O_WRONLY | O.O_EXCL,
+  xa: O.O_APPEND | O.O_CREAT | O.O_WRONLY | O.O_EXCL,
+  as: O.O_APPEND | O.O_CREAT | O.O_WRONLY | O.O_SYNC,
+  sa: O.O_APPEND | O.O_CREAT | O.O_WRONLY | O.O_SYNC,
+  'a+': O.O_APPEND | O.O_CREAT | O.O_RDWR,
+  'ax+': O.O_APPEND | O.O_CREAT | O.O_RDWR | O.O_EXCL,
+  'xa+': O.O_APPEND | O.O_CREAT | O.O_RDWR | O.O_EXCL,
+  'as+': O.O_APPEND | O.O_CREAT | O.O_RDWR | O.O_SYNC,
+  'sa+': O.O_APPEND | O.O_CREAT | O.O_RDWR | O.O_SYNC,
+};
+
+function openFlagsOf(value: unknown): number {
+  if (value === undefined || value === null) return O.O_RDONLY;
+  if (typeof value === 'string') {
+    const flags = FLAG_STRINGS[value];
+    if (flags === undefined) throw invalidValue('flags', `is invalid (one of ${Object.keys(FLAG_STRINGS).join(', ')})`, value);
+    return flags;
+  }
+  return check.integer('flags', value, 0, check.INT32_MAX);
+}
+
+const WHENCE: Record<string, number> = { set: 0, cur: 1, end: 2, data: 3, hole: 4 };
+
+/** A time for utimesSync: seconds (number), a numeric string, or a Date. */
+function timespec(name: string, value: unknown, out: BigInt64Array, index: number): void {
+  let seconds: number;
+  if (value instanceof Date) seconds = value.getTime() / 1000;
+  else if (typeof value === 'number') seconds = value;
+  else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) seconds = Number(value);
+  else throw invalidType(name, 'a number of seconds, a numeric string or a Date', value);
+  if (!Number.isFinite(seconds)) throw outOfRange(name, 'a finite number of seconds', value);
+  const whole = Math.floor(seconds);
+  out[index] = BigInt(whole);
+  out[index + 1] = BigInt(Math.round((seconds - whole) * 1e9));
+}
+
+export interface ReadOptions {
+  offset?: number;
+  length?: number;
+  position?: number | bigint | null;
+}
+
+export interface ReaddirOptions {
+  withFileTypes?: boolean;
+}
+
+export interface MkdirOptions {
+  mode?: number | string;
+  recursive?: boolean;
+}
+
+const decoder = new TextDecoder();
+
+export class Sys {
+  readonly #k: Kernel;
+
+  /** @internal */
+  constructor(kernel: Kernel) {
+    this.#k = kernel;
+  }
+
+  #fail(ret: number, syscall: string, path?: unknown, dest?: unknown): never {
+    throw this.#k.error(
+      -ret,
+      syscall,
+      path === undefined ? undefined : check.pathText(path),
+      dest === undefined ? undefined : check.pathText(dest),
+    );
+  }
+
+  /** openSync(path, flags = 'r', mode = 0o666): a file descriptor. */
+  openSync(path: string | Uint8Array | URL, flags?: string | number, mode?: number | string): number {
+    return this.openatSync(AT_FDCWD, path, flags, mode);
+  }
+
+  /** openatSync(dirfd, path, flags = 'r', mode = 0o666): relative to directory @dirfd. */
+  openatSync(dirfd: number, path: string | Uint8Array | URL, flags?: string | number, mode?: number | string): number {
+    if (dirfd !== AT_FDCWD) check.fd(dirfd, 'dirfd');
+    const p = check.path('path', path);
+    const f = openFlagsOf(flags);
+    const m = check.mode('mode', mode, 0o666);
+    const ret = native.syscall(nr.openat, dirfd, p, f | O.O_CLOEXEC, m);
+    if (ret < 0) this.#fail(ret, 'open', path);
+    return ret;
+  }
+
+  closeSync(fd: number): void {
+    const ret = native.syscall(nr.close, check.fd(fd));
+    if (ret < 0) this.#fail(ret, 'close');
+  }
+
+  /**
+   * readSync(fd, buffer, offset?, length?, position?) or
+   * readSync(fd, buffer, { offset, length, position }): bytes read.  A
+   * position of null, undefined or -1 reads at the file position.
+   */
+  readSync(
+    fd: number,
+    buffer: ArrayBufferView,
+    offsetOrOptions?: number | ReadOptions | null,
+    length?: number | null,
+    position?: number | bigint | null,
+  ): number {
+    return this.#io('read', fd, buffer, offsetOrOptions, length, position, false);
+  }
+
+  /** preadSync(fd, buffer, offset, length, position): read at @position (required). */
+  preadSync(fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number | bigint): number {
+    return this.#io('read', fd, buffer, offset, length, position, true);
+  }
+
+  /**
+   * writeSync(fd, buffer, offset?, length?, position?) or
+   * writeSync(fd, string, position?, encoding = 'utf8'): bytes written.
+   */
+  writeSync(
+    fd: number,
+    data: ArrayBufferView | string,
+    offsetOrPosition?: number | ReadOptions | bigint | null,
+    lengthOrEncoding?: number | BufferEncoding | null,
+    position?: number | bigint | null,
+  ): number {
+    if (typeof data === 'string') {
+      const encoding = (lengthOrEncoding ?? 'utf8') as BufferEncoding;
+      if (typeof encoding !== 'string' || !Buffer.isEncoding(encoding))
+        throw invalidValue('encoding', 'is not a known encoding', lengthOrEncoding);
+      const bytes = Buffer.from(data, encoding);
+      return this.#io('write', fd, bytes, 0, bytes.length, offsetOrPosition as number | bigint | null, false);
+    }
+    return this.#io('write', fd, data, offsetOrPosition as number | ReadOptions, lengthOrEncoding as number, position, false);
+  }
+
+  /** pwriteSync(fd, buffer, offset, length, position): write at @position (required). */
+  pwriteSync(fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number | bigint): number {
+    return this.#io('write', fd, buffer, offset, length, position, true);
+  }
+
+  #io(
+    kind: 'read' | 'write',
+    fdValue: unknown,
+    bufferValue: unknown,
+    offsetOrOptions: unknown,
+    lengthValue: unknown,
+    positionValue: unknown,
+    positional: boolean,
+  ): number {
+    const fd = check.fd(fdValue);
+    const buffer = check.buffer('buffer', bufferValue);
+    if (typeof offsetOrOptions === 'object' && offsetOrOptions !== null) {
+      const o = offsetOrOptions as ReadOptions;
+      offsetOrOptions = o.offset;
+      lengthValue = o.length;
+      positionValue = o.position;
+    }
+    const [offset, length] = check.bufferRange(buffer, offsetOrOptions, lengthValue);
+    let position = -1;
+    if (positional || !(positionValue === undefined || positionValue === null || positionValue === -1))
+      position = check.position('position', positionValue);
+    const syscall = position < 0 ? (kind === 'read' ? nr.read : nr.write) : kind === 'read' ? nr.pread64 : nr.pwrite64;
+    const ret = native.io(syscall, fd, buffer, offset, length, position);
+    if (ret < 0) this.#fail(ret, position < 0 ? kind : kind === 'read' ? 'pread' : 'pwrite');
+    return ret;
+  }
+
+  /** lseekSync(fd, offset, whence = 'set'): the new file position. */
+  lseekSync(fd: number, offset: number | bigint, whence: 'set' | 'cur' | 'end' | 'data' | 'hole' | number = 'set'): number {
+    check.fd(fd);
+    let off: number;
+    if (typeof offset === 'bigint') {
+      if (offset < BigInt(Number.MIN_SAFE_INTEGER) || offset > BigInt(Number.MAX_SAFE_INTEGER))
+        throw outOfRange('offset', 'a safe integer', offset);
+      off = Number(offset);
+    } else {
+      off = check.integer('offset', offset, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    }
+    const w = typeof whence === 'string' ? WHENCE[whence] : check.integer('whence', whence, 0, 4);
+    if (w === undefined) throw invalidValue('whence', "must be 'set', 'cur', 'end', 'data', 'hole' or 0..4", whence);
+    const ret = native.syscall(nr.lseek, fd, off, w);
+    if (ret < 0) this.#fail(ret, 'lseek');
+    return ret;
+  }
+
+  fstatSync(fd: number): Stats {
+    const ret = native.stat(check.fd(fd), undefined, 0);
+    if (ret < 0) this.#fail(ret, 'fstat');
+    return new Stats(statValues);
+  }
+
+  statSync(path: string | Uint8Array | URL): Stats {
+    const ret = native.stat(AT_FDCWD, check.path('path', path), 0);
+    if (ret < 0) this.#fail(ret, 'stat', path);
+    return new Stats(statValues);
+  }
+
+  lstatSync(path: string | Uint8Array | URL): Stats {
+    const ret = native.stat(AT_FDCWD, check.path('path', path), AT_SYMLINK_NOFOLLOW);
+    if (ret < 0) this.#fail(ret, 'lstat', path);
+    return new Stats(statValues);
+  }
+
+  ftruncateSync(fd: number, length: number | bigint = 0): void {
+    const ret = native.syscall(nr.ftruncate, check.fd(fd), check.position('length', length));
+    if (ret < 0) this.#fail(ret, 'ftruncate');
+  }
+
+  truncateSync(path: string | Uint8Array | URL, length: number | bigint = 0): void {
+    const ret = native.syscall(nr.truncate, check.path('path', path), check.position('length', length));
+    if (ret < 0) this.#fail(ret, 'truncate', path);
+  }
+
+  fsyncSync(fd: number): void {
+    const ret = native.syscall(nr.fsync, check.fd(fd));
+    if (ret < 0) this.#fail(ret, 'fsync');
+  }
+
+  fdatasyncSync(fd: number): void {
+    const ret = native.syscall(nr.fdatasync, check.fd(fd));
+    if (ret < 0) this.#fail(ret, 'fdatasync');
+  }
+
+  /**
+   * mkdirSync(path, mode = 0o777) or mkdirSync(path, { mode, recursive }).
+   * With recursive, returns the first directory created (undefined if none).
+   */
+  mkdirSync(path: string, options?: number | string | MkdirOptions): string | undefined {
+    let mode: number;
+    let recursive = false;
+    if (typeof options === 'object' && options !== null) {
+      mode = check.mode('options.mode', options.mode, 0o777);
+      if (options.recursive !== undefined && typeof options.recursive !== 'boolean')
+        throw invalidType('options.recursive', 'of type boolean', options.recursive);
+      recursive = options.recursive ?? false;
+    } else {
+      mode = check.mode('mode', options, 0o777);
+    }
+    if (!recursive) {
+      const ret = native.syscall(nr.mkdirat, AT_FDCWD, check.path('path', path), mode);
+      if (ret < 0) this.#fail(ret, 'mkdir', path);
+      return undefined;
+    }
+    check.string('path', path);
+    check.path('path', path);
+    let first: string | undefined;
+    const parts = path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (prefix === '' || prefix === '.' || parts[i - 1] === '') continue;
+      const ret = native.syscall(nr.mkdirat, AT_FDCWD, check.path('path', prefix), mode);
+      if (ret === 0) {
+        first ??= prefix;
+      } else if (ret !== -17 /* EEXIST */ || !this.statSync(prefix).isDirectory()) {
+        this.#fail(ret === -17 ? -20 /* ENOTDIR */ : ret, 'mkdir', path);
+      }
+    }
+    return first;
+  }
+
+  rmdirSync(path: string | Uint8Array | URL): void {
+    const ret = native.syscall(nr.unlinkat, AT_FDCWD, check.path('path', path), AT_REMOVEDIR);
+    if (ret < 0) this.#fail(ret, 'rmdir', path);
+  }
+
+  unlinkSync(path: string | Uint8Array | URL): void {
+    const ret = native.syscall(nr.unlinkat, AT_FDCWD, check.path('path', path), 0);
+    if (ret < 0) this.#fail(ret, 'unlink', path);
+  }
+
+  renameSync(oldPath: string | Uint8Array | URL, newPath: string | Uint8Array | URL): void {
+    const from = check.path('oldPath', oldPath);
+    const to = check.path('newPath', newPath);
+    const ret = native.syscall(nr.renameat2, AT_FDCWD, from, AT_FDCWD, to, 0);
+    if (ret < 0) this.#fail(ret, 'rename', oldPath, newPath);
+  }
+
+  /** The names in directory @path (without '.' and '..'), or Dirents with { withFileTypes: true }. */
+  readdirSync(path: string, options?: ReaddirOptions & { withFileTypes?: false }): string[];
+  readdirSync(path: string, options: ReaddirOptions & { withFileTypes: true }): Dirent[];
+  readdirSync(path: string, options?: ReaddirOptions): string[] | Dirent[] {
+    const o = check.options<ReaddirOptions>('options', options);
+    const p = check.path('path', path);
+    const fd = native.syscall(nr.openat, AT_FDCWD, p, O.O_RDONLY | O.O_DIRECTORY | O.O_CLOEXEC, 0);
+    if (fd < 0) this.#fail(fd, 'scandir', path);
+    const names: string[] = [];
+    const entries: Dirent[] = [];
+    const buffer = Buffer.allocUnsafe(32 * 1024);
+    const parent = check.pathText(path);
+    try {
+      for (;;) {
+        const n = native.syscall(nr.getdents64, fd, buffer, buffer.length);
+        if (n < 0) this.#fail(n, 'scandir', path);
+        if (n === 0) break;
+        // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name.
+        for (let at = 0; at < n; ) {
+          const reclen = buffer.readUInt16LE(at + 16);
+          const type = buffer[at + 18]!;
+          const end = buffer.indexOf(0, at + 19);
+          const name = decoder.decode(buffer.subarray(at + 19, end));
+          at += reclen;
+          if (name === '.' || name === '..') continue;
+          if (o.withFileTypes) entries.push(new Dirent(name, parent, type));
+          else names.push(name);
+        }
+      }
+    } finally {
+      native.syscall(nr.close, fd);
+    }
+    return o.withFileTypes ? entries : names;
+  }
+
+  /** symlinkSync(target, path): creates @path pointing at @target. */
+  symlinkSync(target: string | Uint8Array | URL, path: string | Uint8Array | URL): void {
+    const t = check.path('target', target);
+    const p = check.path('path', path);
+    const ret = native.syscall(nr.symlinkat, t, AT_FDCWD, p);
+    if (ret < 0) this.#fail(ret, 'symlink', target, path);
+  }
+
+  readlinkSync(path: string | Uint8Array | URL): string {
+    const buffer = Buffer.allocUnsafe(4096);
+    const ret = native.syscall(nr.readlinkat, AT_FDCWD, check.path('path', path), buffer, buffer.length);
+    if (ret < 0) this.#fail(ret, 'readlink', path);
+    return decoder.decode(buffer.subarray(0, ret));
+  }
+
+  chmodSync(path: string | Uint8Array | URL, mode: number | string): void {
+    const p = check.path('path', path);
+    const m = check.mode('mode', mode);
+    const ret = native.syscall(nr.fchmodat, AT_FDCWD, p, m);
+    if (ret < 0) this.#fail(ret, 'chmod', path);
+  }
+
+  fchmodSync(fd: number, mode: number | string): void {
+    const ret = native.syscall(nr.fchmod, check.fd(fd), check.mode('mode', mode));
+    if (ret < 0) this.#fail(ret, 'fchmod');
+  }
+
+  /** utimesSync(path, atime, mtime): times in seconds (number), numeric strings or Dates. */
+  utimesSync(path: string | Uint8Array | URL, atime: number | string | Date, mtime: number | string | Date): void {
+    const p = check.path('path', path);
+    const times = new BigInt64Array(4);
+    timespec('atime', atime, times, 0);
+    timespec('mtime', mtime, times, 2);
+    const ret = native.syscall(nr.utimensat, AT_FDCWD, p, times, 0);
+    if (ret < 0) this.#fail(ret, 'utime', path);
+  }
+
+  statfsSync(path: string | Uint8Array | URL): StatFs {
+    // struct statfs (64-bit): 7 words, fsid (2 x s32), namelen, frsize, flags, spare[4].
+    const words = new BigInt64Array(15);
+    const ret = native.syscall(nr.statfs, check.path('path', path), words);
+    if (ret < 0) this.#fail(ret, 'statfs', path);
+    const w = (i: number): number => Number(words[i]);
+    return {
+      type: w(0),
+      bsize: w(1),
+      blocks: w(2),
+      bfree: w(3),
+      bavail: w(4),
+      files: w(5),
+      ffree: w(6),
+      namelen: w(8),
+      frsize: w(9),
+      flags: w(10),
+    };
+  }
+
+  /** pipeSync(): [read end, write end]. */
+  pipeSync(): [number, number] {
+    const fds = new Int32Array(2);
+    const ret = native.syscall(nr.pipe2, fds, O.O_CLOEXEC);
+    if (ret < 0) this.#fail(ret, 'pipe');
+    return [fds[0]!, fds[1]!];
+  }
+
+  dupSync(fd: number): number {
+    const ret = native.syscall(nr.dup, check.fd(fd));
+    if (ret < 0) this.#fail(ret, 'dup');
+    return ret;
+  }
+
+  getpidSync(): number {
+    const ret = native.getpid();
+    if (ret < 0) this.#fail(ret, 'getpid');
+    return ret;
+  }
+
+  /**
+   * syscallSync(nr, ...args): any syscall of the kernel's table by number
+   * (see `syscalls`), with up to six arguments, each an integer (number or
+   * bigint) or a Buffer/TypedArray/DataView passed by address.  The kernel
+   * may read and write only those buffers, whole: any other address, or a
+   * length beyond its buffer, fails with EFAULT.  Returns the result (>= 0);
+   * throws KernelError on failure.
+   */
+  syscallSync(number: number, ...args: Array<number | bigint | ArrayBufferView>): number {
+    const n = check.integer('nr', number, 0, 0xffff);
+    const name = syscallNames.get(n) ?? `syscall ${n}`;
+    if (REFUSED_SYSCALLS.has(n))
+      throw invalidValue('nr', `is ${name}, which would end the calling task or the kernel; syscallSync refuses it`, number);
+    if (args.length > 6) throw outOfRange('args.length', '<= 6', args.length);
+    const values: NativeArg[] = new Array(args.length);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      values[i] = ArrayBuffer.isView(a) ? check.buffer(`args[${i}]`, a) : check.word(`args[${i}]`, a);
+    }
+    const ret = native.syscall(n, ...values);
+    // Errors are -4095..-1; other negative results are values (addresses).
+    if (ret < 0 && ret > -4096) this.#fail(ret, name);
+    return ret;
+  }
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Argument checks shared by the API.  Everything a caller passes is checked
+// here before the addon sees it; the addon only re-checks buffer bounds.
+
+import { invalidType, invalidValue, outOfRange } from './errors.js';
+
+export const INT32_MAX = 2 ** 31 - 1;
+export const UINT32_MAX = 2 ** 32 - 1;
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+export function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+  return value;
+}
+
+export function fd(value: unknown, name = 'fd'): number {
+  return integer(name, value, 0, INT32_MAX);
+}
+
+/** A file offset or length: a safe non-negative integer or a bigint. */
+export function position(name: string, value: unknown): number {
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER))
+      throw outOfRange(name, `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, value);
+    return Number(value);
+  }
+  return integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** A raw syscall argument: an integer that fits in 64 bits (signed or not). */
+export function word(name: string, value: unknown): number | bigint {
+  if (typeof value === 'bigint') {
+    if (value < INT64_MIN || value > UINT64_MAX) throw outOfRange(name, 'a 64-bit integer', value);
+    return value > 2n ** 63n - 1n ? value - 2n ** 64n : value;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value))
+      throw outOfRange(name, 'a safe integer (use a bigint for larger values)', value);
+    return value;
+  }
+  throw invalidType(name, 'an integer (number or bigint) or a Buffer/TypedArray/DataView', value);
+}
+
+/** True if the memory behind @view was transferred or otherwise detached. */
+function isDetached(view: ArrayBufferView): boolean {
+  if (view.byteLength !== 0) return false;
+  try {
+    new Uint8Array(view.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export function buffer(name: string, value: unknown): ArrayBufferView {
+  if (!ArrayBuffer.isView(value)) throw invalidType(name, 'an instance of Buffer, TypedArray, or DataView', value);
+  if (isDetached(value)) throw invalidValue(name, 'is a detached buffer (its memory was transferred)', value);
+  return value;
+}
+
+/** Checks [offset, offset + length) lies inside @view; returns [offset, length]. */
+export function bufferRange(
+  view: ArrayBufferView,
+  offsetValue: unknown,
+  lengthValue: unknown,
+): [number, number] {
+  const size = view.byteLength;
+  const offset = offsetValue === undefined || offsetValue === null ? 0 : integer('offset', offsetValue, 0, size);
+  const length =
+    lengthValue === undefined || lengthValue === null
+      ? size - offset
+      : integer('length', lengthValue, 0, size - offset);
+  return [offset, length];
+}
+
+const encoder = new TextEncoder();
+
+/** A path as a NUL-terminated byte string for the kernel. */
+export function path(name: string, value: unknown): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof value === 'string') {
+    bytes = encoder.encode(value + '\0');
+  } else if (value instanceof Uint8Array) {
+    if (isDetached(value)) throw invalidValue(name, 'is a detached buffer', value);
+    bytes = new Uint8Array(value.byteLength + 1);
+    bytes.set(value);
+  } else if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw invalidValue(name, 'must be a file: URL', value.href);
+    return path(name, decodeURIComponent(value.pathname));
+  } else {
+    throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
+  }
+  if (bytes.indexOf(0) !== bytes.length - 1)
+    throw invalidValue(name, 'must be a string or Uint8Array without null bytes', value);
+  if (bytes.length === 1) throw invalidValue(name, 'must not be empty', value);
+  return bytes;
+}
+
+/** A path for messages. */
+export function pathText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString();
+  if (value instanceof URL) return decodeURIComponent(value.pathname);
+  return String(value);
+}
+
+export function mode(name: string, value: unknown, fallback?: number): number {
+  if (value === undefined || value === null) {
+    if (fallback === undefined) throw invalidType(name, 'of type number or an octal string', value);
+    return fallback;
+  }
+  if (typeof value === 'string') {
+    if (!/^[0-7]+$/.test(value)) throw invalidValue(name, 'must be a 32-bit unsigned integer or an octal string', value);
+    value = parseInt(value, 8);
+  }
+  return integer(name, value, 0, 0o7777);
+}
+
+export function options<T extends object>(name: string, value: unknown): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object') throw invalidType(name, 'of type object', value);
+  return value as Partial<T>;
+}
+
+export function string(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw invalidType(name, 'of type string', value);
+  return value;
+}
