@@ -177,6 +177,65 @@ static int test_files(void)
 	return 0;
 }
 
+/* A confined syscall: user memory is only the ranges it is given. */
+static long confined(long nr, long a0, long a1, long a2, long a3,
+		     const struct lkl_user_range *ranges, unsigned int count)
+{
+	long args[6] = { a0, a1, a2, a3, 0, 0 };
+
+	return lkl_syscall_confined(nr, args, ranges, count);
+}
+
+static int test_confined_syscalls(void)
+{
+	static char area[3 * 4096];
+	char *buf = area + 4096;	/* the window: 64 bytes in the middle */
+	struct lkl_user_range window = { (unsigned long)buf, 64 };
+	static const char path[] = "/tmp/confined";
+	struct lkl_user_range path_window[2] = {
+		{ (unsigned long)path, sizeof(path) }, { (unsigned long)buf, 64 } };
+	struct lkl_user_range short_path = { (unsigned long)path, 5 };
+	long fd, n;
+	size_t i;
+
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_CREAT | LKL_O_RDWR, 0600));
+	memset(area, 'x', sizeof(area));
+	CHECK(lkl_sys_write(fd, area, 4096) == 4096, "write");
+	memset(area, 0xee, sizeof(area));
+
+	/* A length beyond the window: EFAULT, nothing written around it. */
+	n = confined(__LKL_NR_pread64, fd, (long)buf, 4096, 0, &window, 1);
+	CHECK(n == -LKL_EFAULT, "pread past the window returned %ld", n);
+	/* Inside the window: works. */
+	n = confined(__LKL_NR_pread64, fd, (long)buf, 64, 0, &window, 1);
+	CHECK(n == 64 && buf[0] == 'x' && buf[63] == 'x', "pread in the window: %ld", n);
+	/* A pointer outside every range: EFAULT. */
+	n = confined(__LKL_NR_pread64, fd, (long)(area + 8192), 16, 0, &window, 1);
+	CHECK(n == -LKL_EFAULT, "pread outside the window returned %ld", n);
+	for (i = 0; i < sizeof(area); i++)
+		if (area + i < buf || area + i >= buf + 64)
+			CHECK((unsigned char)area[i] == 0xee, "byte %zu outside the window changed", i);
+
+	/* Paths: read only inside their range, and must end inside it. */
+	n = confined(__LKL_NR_newfstatat, LKL_AT_FDCWD, (long)path, (long)buf, 0,
+		     path_window, 2);
+	CHECK(n == -LKL_EFAULT, "stat into a 64-byte buffer returned %ld", n);
+	n = confined(__LKL_NR_faccessat, LKL_AT_FDCWD, (long)path, 0, 0, path_window, 1);
+	CHECK(n == 0, "access with the path in the window returned %ld", n);
+	n = confined(__LKL_NR_faccessat, LKL_AT_FDCWD, (long)path, 0, 0, &short_path, 1);
+	CHECK(n == -LKL_EFAULT, "a path running past its range returned %ld", n);
+	/* No ranges: no pointer at all; library-internal numbers refused. */
+	n = confined(__LKL_NR_faccessat, LKL_AT_FDCWD, (long)path, 0, 0, NULL, 0);
+	CHECK(n == -LKL_EFAULT, "a path with no window returned %ld", n);
+	n = confined(LKL_SYSCALL_TEST_PANIC, 0, 0, 0, 0, NULL, 0);
+	CHECK(n == -LKL_ENOSYS, "internal number in a confined call returned %ld", n);
+	/* Plain calls are not confined by an earlier confined one. */
+	CHECK(lkl_sys_pread64(fd, area, 4096, 0) == 4096, "plain pread after confined calls");
+	CHECK_OK(lkl_sys_close(fd));
+	CHECK_OK(lkl_sys_unlinkat(LKL_AT_FDCWD, path, 0));
+	return 0;
+}
+
 static int test_proc_self_status(void)
 {
 	char buf[4096];
@@ -575,7 +634,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(20);
+	test_plan(21);
 	test_run("calls before boot fail", test_before_boot);
 	test_run("boot", test_boot);
 	test_run("second boot fails", test_second_boot);
@@ -584,6 +643,7 @@ int main(void)
 	test_run("unknown syscalls return ENOSYS", test_unknown_syscalls);
 	test_run("mount tmpfs and proc", test_mounts);
 	test_run("file operations", test_files);
+	test_run("confined syscalls touch only their ranges", test_confined_syscalls);
 	test_run("/proc/self/status", test_proc_self_status);
 	test_run("at most 3 library host threads", test_host_thread_budget);
 	test_run("pipe between two host threads", test_pipe_between_threads);
