@@ -118,11 +118,10 @@ export class Kernel {
    * thread make syscalls into the kernel its parent booted.
    */
   static current(): Kernel {
-    if (booted) return booted;
     const state = native.state();
     if (state !== KERNEL_RUNNING)
       throw new Error(`Kernel.current: no kernel is running in this process (it is ${stateName(state)}); call Kernel.boot() first`);
-    booted = new Kernel(false);
+    booted ??= new Kernel(false);
     return booted;
   }
 
