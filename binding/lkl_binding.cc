@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -41,8 +42,9 @@ std::string console_backlog;
 constexpr size_t kConsoleRecentMax = 16 * 1024;
 std::string console_recent;
 // The booting thread's listener, told (without waiting) that text arrived.
+// Guarded by console_mutex: its thread may end (a worker) before the kernel.
 Napi::ThreadSafeFunction console_listener;
-std::atomic<bool> console_listener_set{false};
+bool console_listener_set = false;
 std::atomic<bool> console_notify_pending{false};
 
 // Runs on the listening thread.  Not while its environment is torn down
@@ -71,11 +73,30 @@ void OnConsole(const char* text, size_t len, void* /*ctx*/) {
       size_t cut = console_recent.find('\n', console_recent.size() - kConsoleRecentMax);
       console_recent.erase(0, cut == std::string::npos ? console_recent.size() : cut + 1);
     }
+    // Called on kernel threads holding the CPU: never wait for JavaScript.
+    if (console_listener_set && !console_notify_pending.exchange(true))
+      console_listener.NonBlockingCall(DeliverConsole);
   }
-  // Called on kernel threads holding the CPU: never block on JavaScript.
-  if (console_listener_set.load(std::memory_order_acquire) &&
-      !console_notify_pending.exchange(true))
-    console_listener.NonBlockingCall(DeliverConsole);
+}
+
+// The listener's thread ended (or it was released): stop notifying it.
+void ForgetConsoleListener(Napi::Env, void*, void*) {
+  std::lock_guard<std::mutex> lock(console_mutex);
+  console_listener_set = false;
+}
+
+// The last resort against lost data: if the kernel still runs when the
+// process exits (the thread that booted it ended without halting), write
+// everything back.  JavaScript is gone by now: tell it nothing.
+void HaltAtExit() {
+  {
+    std::lock_guard<std::mutex> lock(console_mutex);
+    console_listener_set = false;
+  }
+  if (kernel_state.load() == kRunning) {
+    lkl_halt();
+    kernel_state.store(kHalted);
+  }
 }
 
 void OnPanic(const char* /*message*/, void* /*ctx*/) {
@@ -197,6 +218,8 @@ class LklBinding : public Napi::Addon<LklBinding> {
     int ret = lkl_boot(cmdline.c_str());
     if (ret < 0)
       kernel_state.store(kHalted);
+    else
+      std::atexit(HaltAtExit);
     return Result(info.Env(), ret);
   }
 
@@ -205,8 +228,12 @@ class LklBinding : public Napi::Addon<LklBinding> {
     int state = kernel_state.load();
     if (state == kRunning)
       kernel_state.compare_exchange_strong(state, kHalted);
-    if (console_listener_set.exchange(false))
-      console_listener.Release();
+    {
+      std::lock_guard<std::mutex> lock(console_mutex);
+      if (console_listener_set)
+        console_listener.Release();
+      console_listener_set = false;
+    }
     return Result(info.Env(), ret);
   }
 
@@ -217,12 +244,15 @@ class LklBinding : public Napi::Addon<LklBinding> {
   // listenConsole(fn): fn() is called on this thread when console text is
   // waiting in takeConsole().  Does not keep the event loop alive.
   Napi::Value ListenConsole(const Napi::CallbackInfo& info) {
-    if (console_listener_set.load())
+    std::lock_guard<std::mutex> lock(console_mutex);
+    if (console_listener_set)
       return info.Env().Undefined();
     console_listener = Napi::ThreadSafeFunction::New(
-        info.Env(), info[0].As<Napi::Function>(), "lkl:console", 0, 1);
+        info.Env(), info[0].As<Napi::Function>(), "lkl:console", 0, 1,
+        static_cast<void*>(nullptr), ForgetConsoleListener,
+        static_cast<void*>(nullptr));
     console_listener.Unref(info.Env());
-    console_listener_set.store(true, std::memory_order_release);
+    console_listener_set = true;
     return info.Env().Undefined();
   }
 

@@ -93,4 +93,31 @@ describe('process exit', () => {
     expect(e2fs('debugfs', ['-R', 'cat /kept.txt', image])).toBe('written just before exit\n');
     e2fs('e2fsck', ['-fn', image]);
   });
+
+  it('a kernel booted by a terminated worker is still written back when the process exits', () => {
+    const image = makeExt4Image(32 * 1024 * 1024, 'worker-exit.img');
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    // The worker boots, writes a file and is terminated without halting; the
+    // main thread never touches the kernel and then exits.
+    // (ESM: the worker inherits --input-type=module.)
+    const worker = `
+      import { parentPort, workerData } from 'node:worker_threads';
+      const { Kernel } = await import(workerData.entry);
+      const k = await Kernel.boot();
+      k.mount(k.disks.attach(workerData.image), { type: 'ext4', at: '/mnt/w' });
+      const fd = k.sys.openSync('/mnt/w/from-worker.txt', 'w');
+      k.sys.writeSync(fd, 'the worker wrote this');
+      k.sys.closeSync(fd);
+      parentPort.postMessage('written');
+      setInterval(() => {}, 1000);`;
+    const main = `
+      const { Worker } = await import('node:worker_threads');
+      const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: ${JSON.stringify({ entry, image })} });
+      await new Promise((resolve) => w.once('message', resolve));
+      await w.terminate();
+    `;
+    execFileSync(process.execPath, ['--input-type=module', '-e', main], { stdio: 'pipe' });
+    expect(e2fs('debugfs', ['-R', 'cat /from-worker.txt', image])).toBe('the worker wrote this');
+    e2fs('e2fsck', ['-fn', image]);
+  });
 });
