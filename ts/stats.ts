@@ -31,7 +31,7 @@ abstract class FileType {
   }
 }
 
-function nanoseconds([sec, nsec]: [number, number]): bigint {
+function nanoseconds(sec: number, nsec: number): bigint {
   return BigInt(sec) * 1_000_000_000n + BigInt(nsec);
 }
 
@@ -56,9 +56,12 @@ export class Stats extends FileType {
   mtimeMs: number;
   ctimeMs: number;
   // Seconds and nanoseconds as the kernel gave them, for the *Ns getters.
-  readonly #atime: [number, number];
-  readonly #mtime: [number, number];
-  readonly #ctime: [number, number];
+  readonly #atimeSec: number;
+  readonly #atimeNsec: number;
+  readonly #mtimeSec: number;
+  readonly #mtimeNsec: number;
+  readonly #ctimeSec: number;
+  readonly #ctimeNsec: number;
 
   /** @internal built by the API from the addon's 16 values */
   constructor(v: Float64Array) {
@@ -76,9 +79,12 @@ export class Stats extends FileType {
     this.atimeMs = v[10]! * 1e3 + v[11]! / 1e6;
     this.mtimeMs = v[12]! * 1e3 + v[13]! / 1e6;
     this.ctimeMs = v[14]! * 1e3 + v[15]! / 1e6;
-    this.#atime = [v[10]!, v[11]!];
-    this.#mtime = [v[12]!, v[13]!];
-    this.#ctime = [v[14]!, v[15]!];
+    this.#atimeSec = v[10]!;
+    this.#atimeNsec = v[11]!;
+    this.#mtimeSec = v[12]!;
+    this.#mtimeNsec = v[13]!;
+    this.#ctimeSec = v[14]!;
+    this.#ctimeNsec = v[15]!;
   }
 
   protected typeBits(): number {
@@ -94,13 +100,13 @@ export class Stats extends FileType {
     return new Date(this.ctimeMs);
   }
   get atimeNs(): bigint {
-    return nanoseconds(this.#atime);
+    return nanoseconds(this.#atimeSec, this.#atimeNsec);
   }
   get mtimeNs(): bigint {
-    return nanoseconds(this.#mtime);
+    return nanoseconds(this.#mtimeSec, this.#mtimeNsec);
   }
   get ctimeNs(): bigint {
-    return nanoseconds(this.#ctime);
+    return nanoseconds(this.#ctimeSec, this.#ctimeNsec);
   }
 }
 
