@@ -3,7 +3,8 @@
 // `npm run bench`: the cost of synchronous kernel calls from JavaScript,
 // each next to a host baseline measured in the same run (Node's own fs on a
 // host file), with the ratio.  Medians of several trials.  Writes
-// bench/results/sync.json.  Not a test: nothing here asserts a time.
+// bench/results/sync.json and a bar chart, bench/results/sync.svg.  Not a
+// test: nothing here asserts a time.
 
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,4 +81,33 @@ writeFileSync(
   out,
   JSON.stringify({ date: new Date().toISOString(), node: process.version, kernel: k.release, calls: CALLS, trials: TRIALS, results }, null, 2) + '\n',
 );
-console.log(`\nwrote ${out}`);
+writeFileSync(out.replace(/\.json$/, '.svg'), chart(results));
+console.log(`\nwrote ${out} and sync.svg`);
+
+/** Horizontal bars: each call (blue) above its host baseline (grey), in ns. */
+function chart(rows) {
+  const width = 760;
+  const left = 300;
+  const barHeight = 14;
+  const rowHeight = 2 * barHeight + 22;
+  const max = Math.max(...rows.flatMap((r) => [r.ns, r.baselineNs]));
+  const scale = (ns) => ((width - left - 80) * ns) / max;
+  const escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = rows.map((r, i) => {
+    const y = 40 + i * rowHeight;
+    return [
+      `<text x="${left - 8}" y="${y + barHeight - 2}" text-anchor="end">${escape(r.name)}</text>`,
+      `<rect x="${left}" y="${y}" width="${scale(r.ns).toFixed(1)}" height="${barHeight}" fill="#3b6fb6"/>`,
+      `<text x="${left + scale(r.ns) + 4}" y="${y + barHeight - 2}">${r.ns.toFixed(0)} ns (x${r.ratio.toFixed(2)})</text>`,
+      `<text x="${left - 8}" y="${y + 2 * barHeight}" text-anchor="end" fill="#666">${escape(r.baseline)}</text>`,
+      `<rect x="${left}" y="${y + barHeight + 2}" width="${scale(r.baselineNs).toFixed(1)}" height="${barHeight}" fill="#aaa"/>`,
+      `<text x="${left + scale(r.baselineNs) + 4}" y="${y + 2 * barHeight}" fill="#666">${r.baselineNs.toFixed(0)} ns</text>`,
+    ].join('\n');
+  });
+  const height = 50 + rows.length * rowHeight;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
+<text x="10" y="20" font-size="14">lkl-node sync calls vs host baseline (ns per call, median; lower is better)</text>
+${parts.join('\n')}
+</svg>
+`;
+}
