@@ -15,7 +15,12 @@ beforeAll(async () => {
   k = await bootForTests();
   k.sys.mkdirSync(MNT, { recursive: true });
   k.sys.syscallSync(syscalls.mount, Buffer.from('none\0'), Buffer.from(`${MNT}\0`), Buffer.from('tmpfs\0'), 0, 0);
+  k.sys.mkdirSync('/proc');
+  k.sys.syscallSync(syscalls.mount, Buffer.from('proc\0'), Buffer.from('/proc\0'), Buffer.from('proc\0'), 0, 0);
 });
+
+/** Kernel tasks of the process all callers share (one per calling thread). */
+const callerTasks = (): number => k.sys.readdirSync('/proc/1/task').length;
 
 // Runs in the worker: writes ROUNDS records to its own file, reading each
 // back, then reports what it saw.
@@ -39,7 +44,8 @@ import(workerData.entry).then(({ Kernel }) => {
   k.sys.closeSync(fd);
   let error;
   try { k.sys.openSync('/definitely/missing'); } catch (e) { error = { name: e.name, code: e.code, path: e.path }; }
-  parentPort.postMessage({ pid: k.sys.getpidSync(), size, mismatches, error });
+  const tasks = k.sys.readdirSync('/proc/1/task').length;
+  parentPort.postMessage({ pid: k.sys.getpidSync(), size, mismatches, error, tasks });
 }).catch((e) => parentPort.postMessage({ failed: String(e && e.stack || e) }));
 `;
 
@@ -89,10 +95,13 @@ describe('worker threads', () => {
     expect(k.sys.statSync(`${MNT}/w2`).size).toBe(ROUNDS * 64);
   });
 
-  it('a worker that exits leaves no library thread behind, and the kernel keeps working', async () => {
-    const before = k.hostThreadCount();
-    await runWorker(`${MNT}/w3`);
-    expect(k.hostThreadCount()).toBe(before);
+  it('a worker has its own kernel task while it runs, gone when it exits', async () => {
+    const tasksBefore = callerTasks();
+    const threadsBefore = k.hostThreadCount();
+    const result = await runWorker(`${MNT}/w3`);
+    expect(result.tasks).toBe(tasksBefore + 1);
+    await expect.poll(callerTasks).toBe(tasksBefore);
+    expect(k.hostThreadCount()).toBe(threadsBefore);
     expect(k.sys.statSync(`${MNT}/w3`).size).toBe(ROUNDS * 64);
   });
 
