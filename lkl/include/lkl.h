@@ -81,14 +81,7 @@ int lkl_boot(const char *cmdline);
  */
 long lkl_syscall(long nr, const long args[6]);
 
-#ifndef LKL_USER_RANGE_DEFINED
-#define LKL_USER_RANGE_DEFINED
-/* A range of caller memory a confined syscall may read and write. */
-struct lkl_user_range {
-	unsigned long start;
-	unsigned long len;
-};
-#endif
+#include <lkl_user_range.h>
 
 /**
  * lkl_syscall_confined - lkl_syscall() that may touch only the given memory

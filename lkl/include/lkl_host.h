@@ -174,14 +174,7 @@ struct lkl_host_ops {
 #define LKL_SYSCALL_DISK_ADD	0x10010	/* (handle, capacity bytes, read_only) -> dev_t */
 #define LKL_SYSCALL_DISK_REMOVE	0x10011	/* (minor) */
 
-#ifndef LKL_USER_RANGE_DEFINED
-#define LKL_USER_RANGE_DEFINED
-/* A range of caller memory a confined syscall may read and write. */
-struct lkl_user_range {
-	unsigned long start;
-	unsigned long len;
-};
-#endif
+#include <lkl_user_range.h>
 
 /*
  * The memory a syscall may touch through its user pointers.  NULL (the C
