@@ -11,6 +11,16 @@ import { Kernel, createExt4Image, type BootOptions } from '../dist/index.js';
 
 const KERNEL_PROBLEM = /BUG:|WARNING:|Oops/;
 
+/** What @fn throws (undefined if it returns). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 /** A fresh temporary folder, removed when the file's tests end. */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'lkl-test-'));

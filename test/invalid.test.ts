@@ -4,7 +4,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, KernelError, syscalls } from '../dist/index.js';
-import { bootForTests } from './helpers.js';
+import { bootForTests, thrown } from './helpers.js';
 
 let k: Kernel;
 let fd: number; // a file with 4 KiB of data
@@ -197,12 +197,7 @@ describe('calls after halt', () => {
     k.halt();
     expect(k.state).toBe('halted');
     for (const call of [() => k.sys.getpidSync(), () => k.sys.fstatSync(fd), () => k.sys.openSync('/x'), () => k.sys.readSync(fd, Buffer.alloc(4))]) {
-      let caught: unknown;
-      try {
-        call();
-      } catch (error) {
-        caught = error;
-      }
+      const caught = thrown(call);
       expect(caught).toBeInstanceOf(KernelError);
       expect((caught as KernelError).code).toBe('ESHUTDOWN');
       expect((caught as KernelError).message).toMatch(/kernel is not running \(halted\)/);

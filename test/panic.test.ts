@@ -4,22 +4,13 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, KernelPanicError } from '../dist/index.js';
-import { bootForTests } from './helpers.js';
+import { bootForTests, thrown } from './helpers.js';
 
 let k: Kernel;
 
 beforeAll(async () => {
   k = await bootForTests({ cmdline: 'lkl_test_hooks=1' });
 });
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe('kernel panic', () => {
   it('the kernel works before the panic', () => {
@@ -28,7 +19,7 @@ describe('kernel panic', () => {
   });
 
   it('the panicking call throws KernelPanicError with the panic message and log', () => {
-    const error = caught(() => k.panicForTesting());
+    const error = thrown(() => k.panicForTesting());
     expect(error).toBeInstanceOf(KernelPanicError);
     const panic = error as KernelPanicError;
     expect(panic.message).toMatch(/the kernel panicked \(during panicForTesting\).*Kernel panic - not syncing: lkl: panic requested through the test hook/);
@@ -38,7 +29,7 @@ describe('kernel panic', () => {
 
   it('every later call throws KernelPanicError, from any API', () => {
     for (const call of [() => k.sys.getpidSync(), () => k.sys.statSync('/'), () => k.sys.mkdirSync('/x'), () => k.umount('/')]) {
-      const error = caught(call);
+      const error = thrown(call);
       expect(error).toBeInstanceOf(KernelPanicError);
       expect((error as Error).message).toMatch(/cannot be used again in this process/);
     }

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Kernel, KernelError, syscalls, type Disk } from '../dist/index.js';
-import { bootForTests, e2fs, makeExt4Image } from './helpers.js';
+import { bootForTests, e2fs, makeExt4Image, thrown } from './helpers.js';
 
 let k: Kernel;
 let image: string;
@@ -41,12 +41,7 @@ function readFile(path: string): Buffer {
 }
 
 function expectCode(fn: () => unknown, code: string, syscall: string, path?: string): KernelError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = thrown(fn);
   expect(caught).toBeInstanceOf(KernelError);
   const error = caught as KernelError;
   expect(error.code).toBe(code);
