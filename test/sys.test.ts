@@ -264,6 +264,15 @@ describe('directories and links', () => {
     expectCode(() => k.sys.readdirSync(`${MNT}/many/${names[0]}`), 'ENOTDIR', 'scandir');
   });
 
+  it('paths: UTF-8 names, Buffer and file: URL paths name the same file', () => {
+    writeFile(`${MNT}/ünïcødé 文件.txt`, 'utf8');
+    expect(k.sys.readdirSync(MNT)).toContain('ünïcødé 文件.txt');
+    expect(k.sys.statSync(Buffer.from(`${MNT}/ünïcødé 文件.txt`)).size).toBe(4);
+    expect(k.sys.statSync(new URL(`file://${MNT}/%C3%BCn%C3%AFc%C3%B8d%C3%A9%20%E6%96%87%E4%BB%B6.txt`)).size).toBe(4);
+    k.sys.renameSync(`${MNT}/ünïcødé 文件.txt`, `${MNT}/ascii.txt`);
+    expect(readFile(`${MNT}/ascii.txt`).toString()).toBe('utf8');
+  });
+
   it('symlink and readlink', () => {
     k.sys.symlinkSync('/some/where/üñí', `${MNT}/link`);
     expect(k.sys.readlinkSync(`${MNT}/link`)).toBe('/some/where/üñí');

@@ -323,7 +323,7 @@ export class Sys {
 
   renameSync(oldPath: string | Uint8Array | URL, newPath: string | Uint8Array | URL): void {
     const from = check.path('oldPath', oldPath);
-    const to = check.path('newPath', newPath);
+    const to = check.path('newPath', newPath, 1);
     const ret = native.syscall(nr.renameat2, AT_FDCWD, from, AT_FDCWD, to, 0);
     if (ret < 0) this.#fail(ret, 'rename', oldPath, newPath);
   }
@@ -366,7 +366,7 @@ export class Sys {
   /** symlinkSync(target, path): creates @path pointing at @target. */
   symlinkSync(target: string | Uint8Array | URL, path: string | Uint8Array | URL): void {
     const t = check.path('target', target);
-    const p = check.path('path', path);
+    const p = check.path('path', path, 1);
     const ret = native.syscall(nr.symlinkat, t, AT_FDCWD, p);
     if (ret < 0) this.#fail(ret, 'symlink', target, path);
   }

@@ -78,25 +78,60 @@ export function bufferRange(
 
 const encoder = new TextEncoder();
 
-/** A path as a NUL-terminated byte string for the kernel. */
-export function path(name: string, value: unknown): Uint8Array {
-  let bytes: Uint8Array;
+// Paths are encoded into one of two per-thread scratch buffers (two for the
+// calls that take two paths), so a syscall on a path allocates nothing.  The
+// kernel reads up to the NUL; the rest of the buffer is never looked at.
+const PATH_MAX = 4096;
+const pathScratch = [new Uint8Array(PATH_MAX + 1), new Uint8Array(PATH_MAX + 1)] as const;
+
+/**
+ * A path as a NUL-terminated byte string for the kernel.  The result may be
+ * scratch memory (@slot 0 or 1), valid until the next path() of that slot.
+ */
+export function path(name: string, value: unknown, slot: 0 | 1 = 0): Uint8Array {
   if (typeof value === 'string') {
-    bytes = encoder.encode(value + '\0');
-  } else if (value instanceof Uint8Array) {
-    if (isDetached(value)) throw invalidValue(name, 'is a detached buffer', value);
-    bytes = new Uint8Array(value.byteLength + 1);
-    bytes.set(value);
-  } else if (value instanceof URL) {
-    if (value.protocol !== 'file:') throw invalidValue(name, 'must be a file: URL', value.href);
-    return path(name, decodeURIComponent(value.pathname));
-  } else {
-    throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
+    const n = value.length;
+    if (n === 0) throw invalidValue(name, 'must not be empty', value);
+    if (n < PATH_MAX) {
+      const out = pathScratch[slot];
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c === 0 || c >= 0x80) break;
+        out[i] = c;
+      }
+      if (i === n) {
+        out[n] = 0;
+        return out;
+      }
+      if (!value.includes('\0')) {
+        const { read, written } = encoder.encodeInto(value, out.subarray(0, PATH_MAX));
+        if (read === n && written < PATH_MAX) {
+          out[written] = 0;
+          return out;
+        }
+      }
+    }
+    return terminated(name, encoder.encode(value), value);
   }
-  if (bytes.indexOf(0) !== bytes.length - 1)
-    throw invalidValue(name, 'must be a string or Uint8Array without null bytes', value);
-  if (bytes.length === 1) throw invalidValue(name, 'must not be empty', value);
-  return bytes;
+  if (value instanceof Uint8Array) {
+    if (isDetached(value)) throw invalidValue(name, 'is a detached buffer', value);
+    return terminated(name, value, value);
+  }
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw invalidValue(name, 'must be a file: URL', value.href);
+    return path(name, decodeURIComponent(value.pathname), slot);
+  }
+  throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
+}
+
+/** @bytes plus a NUL, refusing NUL bytes inside and empty paths. */
+function terminated(name: string, bytes: Uint8Array, shown: unknown): Uint8Array {
+  if (bytes.length === 0) throw invalidValue(name, 'must not be empty', shown);
+  if (bytes.indexOf(0) !== -1) throw invalidValue(name, 'must be a string or Uint8Array without null bytes', shown);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
 }
 
 /** A path for messages. */
