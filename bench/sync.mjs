@@ -6,7 +6,7 @@
 // bench/results/sync.json and a bar chart, bench/results/sync.svg.  Not a
 // test: nothing here asserts a time.
 
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, statSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,8 @@ const buffer = Buffer.alloc(4096);
 const host = {
   fstat: measure(() => fstatSync(hostFd)),
   pread4k: measure(() => readSync(hostFd, buffer, 0, 4096, 8192)),
+  stat: measure(() => statSync(hostFile)),
+  openClose: measure(() => closeSync(openSync(hostFile, 'r'))),
 };
 const rows = [
   // [name, our figure, host baseline name, host figure]
@@ -50,6 +52,8 @@ const rows = [
   ['k.sys.fstatSync(fd)', measure(() => k.sys.fstatSync(fd)), 'fs.fstatSync(fd)', host.fstat],
   ['k.sys.preadSync 4 KiB (tmpfs)', measure(() => k.sys.preadSync(fd, buffer, 0, 4096, 8192)), 'fs.readSync 4 KiB (host file, cached)', host.pread4k],
   ['k.sys.syscallSync(getppid)', measure(() => k.sys.syscallSync(syscalls.getppid)), 'fs.fstatSync(fd)', host.fstat],
+  ['k.sys.statSync(path) (tmpfs)', measure(() => k.sys.statSync('/tmp/file')), 'fs.statSync(path)', host.stat],
+  ['k.sys.openSync + closeSync', measure(() => k.sys.closeSync(k.sys.openSync('/tmp/file'))), 'fs.openSync + closeSync', host.openClose],
 ];
 k.sys.closeSync(fd);
 k.halt();
