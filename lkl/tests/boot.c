@@ -229,6 +229,13 @@ static int test_confined_syscalls(void)
 	CHECK(n == -LKL_EFAULT, "a path with no window returned %ld", n);
 	n = confined(LKL_SYSCALL_TEST_PANIC, 0, 0, 0, 0, NULL, 0);
 	CHECK(n == -LKL_ENOSYS, "internal number in a confined call returned %ld", n);
+	/* Calls that would outlive the window or end the task: refused. */
+	n = confined(__LKL_NR_set_tid_address, (long)buf, 0, 0, 0, &window, 1);
+	CHECK(n == -LKL_EPERM, "confined set_tid_address returned %ld", n);
+	n = confined(__LKL_NR_set_robust_list, (long)buf, 24, 0, 0, &window, 1);
+	CHECK(n == -LKL_EPERM, "confined set_robust_list returned %ld", n);
+	n = confined(__LKL_NR_exit, 0, 0, 0, 0, NULL, 0);
+	CHECK(n == -LKL_EPERM, "confined exit returned %ld", n);
 	/* Plain calls are not confined by an earlier confined one. */
 	CHECK(lkl_sys_pread64(fd, area, 4096, 0) == 4096, "plain pread after confined calls");
 	CHECK_OK(lkl_sys_close(fd));

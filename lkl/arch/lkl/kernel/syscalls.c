@@ -35,6 +35,34 @@ const lkl_syscall_fn lkl_syscall_table[__NR_syscalls] = {
 static bool test_hooks;
 core_param(lkl_test_hooks, test_hooks, bool, 0444);
 
+/*
+ * Calls a confined caller (a binding of untrusted code) may not make: they
+ * end or replace the calling task or the kernel, or hand the kernel a user
+ * pointer it uses after the call, outside any window (clear_child_tid and
+ * the robust futex list are written at thread exit, when the buffer may be
+ * long gone).
+ */
+static bool confined_refused(long nr)
+{
+	switch (nr) {
+	case __NR_exit:
+	case __NR_exit_group:
+	case __NR_execve:
+	case __NR_execveat:
+	case __NR_clone:
+	case __NR_clone3:
+	case __NR_reboot:
+	case __NR_kexec_load:
+	case __NR_kexec_file_load:
+	case __NR_set_tid_address:
+	case __NR_set_robust_list:
+	case __NR_rseq:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* What the caller of a thread's user mode would see after the call. */
 static long finish_syscall(long ret)
 {
@@ -100,7 +128,9 @@ long lkl_kernel_syscall(long nr, const long *args,
 	}
 
 	current_thread_info()->user_window = window;
-	if (likely((unsigned long)nr < __NR_syscalls))
+	if (unlikely(window) && confined_refused(nr))
+		ret = -EPERM;
+	else if (likely((unsigned long)nr < __NR_syscalls))
 		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
 					    args[3], args[4], args[5]);
 	else if (window)
