@@ -98,6 +98,7 @@ const cases: Array<[string, () => unknown, Expect]> = [
   ['syscallSync nr negative', () => k.sys.syscallSync(-1), { type: RangeError, message: /"nr" is out of range/ }],
   ['syscallSync internal library number', () => k.sys.syscallSync(0x10010, 0, 0, 0), { type: RangeError, message: /"nr" is out of range. It must be >= 0 && <= 65535. Received 65552/ }],
   ['syscallSync exit refused', () => k.sys.syscallSync(syscalls.exit, 0), { type: TypeError, message: /exit, which would end the calling task/ }],
+  ['syscallSync set_tid_address refused', () => k.sys.syscallSync(syscalls.set_tid_address, Buffer.alloc(4)), { type: TypeError, message: /set_tid_address, which would .* keep a pointer past the call/ }],
   ['syscallSync reboot refused', () => k.sys.syscallSync(syscalls.reboot, 0, 0, 0, 0), { type: TypeError, message: /reboot/ }],
   ['syscallSync seven arguments', () => k.sys.syscallSync(syscalls.getpid, 1, 2, 3, 4, 5, 6, 7 as never), { type: RangeError, message: /"args.length" is out of range/ }],
   ['syscallSync a string argument', () => k.sys.syscallSync(syscalls.getpid, 'x' as never), { type: TypeError, message: /"args\[0\]" argument must be an integer/ }],

@@ -23,11 +23,15 @@ native.setStatArray(statValues);
 const syscallNames = new Map<number, string>(Object.entries(syscallNumbers).map(([name, n]) => [n, name]));
 
 /**
- * Syscalls syscallSync refuses: they would end or replace the calling
- * thread's task or the whole kernel, which the library's callers cannot
- * survive (use k.halt() to stop the kernel).
+ * Syscalls syscallSync refuses (the kernel refuses them too in confined
+ * calls, with EPERM): they would end or replace the calling thread's task or
+ * the whole kernel (use k.halt() to stop it), or leave the kernel a pointer
+ * into a buffer that it writes after the call, when the buffer may be gone.
  */
 const REFUSED_SYSCALLS = new Set<number>([
+  nr.set_tid_address,
+  nr.set_robust_list,
+  nr.rseq,
   nr.exit,
   nr.exit_group,
   nr.execve,
@@ -452,7 +456,11 @@ export class Sys {
     const n = check.integer('nr', number, 0, 0xffff);
     const name = syscallNames.get(n) ?? `syscall ${n}`;
     if (REFUSED_SYSCALLS.has(n))
-      throw invalidValue('nr', `is ${name}, which would end the calling task or the kernel; syscallSync refuses it`, number);
+      throw invalidValue(
+        'nr',
+        `is ${name}, which would end the calling task or the kernel, or keep a pointer past the call; syscallSync refuses it`,
+        number,
+      );
     if (args.length > 6) throw outOfRange('args.length', '<= 6', args.length);
     const values: NativeArg[] = new Array(args.length);
     for (let i = 0; i < args.length; i++) {
