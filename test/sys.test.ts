@@ -128,6 +128,30 @@ describe('files', () => {
     expectCode(() => k.sys.openSync(`${MNT}/nope/x`, 'r'), 'ENOENT', 'open', `${MNT}/nope/x`);
   });
 
+  it('readFileSync, writeFileSync and existsSync', () => {
+    expect(k.sys.existsSync(`${MNT}/whole.txt`)).toBe(false);
+    k.sys.writeFileSync(`${MNT}/whole.txt`, 'line one\nline two\n', { mode: 0o600 });
+    expect(k.sys.existsSync(`${MNT}/whole.txt`)).toBe(true);
+    expect(k.sys.existsSync(`${MNT}/whole.txt/below`)).toBe(false);
+    expect(k.sys.readFileSync(`${MNT}/whole.txt`, 'utf8')).toBe('line one\nline two\n');
+    expect(k.sys.statSync(`${MNT}/whole.txt`).mode & 0o777).toBe(0o600);
+    const big = randomBytes(100_000);
+    k.sys.writeFileSync(`${MNT}/whole.bin`, big);
+    expect(k.sys.readFileSync(`${MNT}/whole.bin`).equals(big)).toBe(true);
+    k.sys.writeFileSync(`${MNT}/whole.txt`, '+three', { flag: 'a' });
+    expect(k.sys.readFileSync(`${MNT}/whole.txt`).toString()).toBe('line one\nline two\n+three');
+    expectCode(() => k.sys.readFileSync(`${MNT}/none.txt`), 'ENOENT', 'open', `${MNT}/none.txt`);
+    expect(() => k.sys.readFileSync(`${MNT}/whole.txt`, 'klingon' as never)).toThrow(TypeError);
+  });
+
+  it('readFileSync reads files whose size says 0 (procfs) to their end', () => {
+    k.sys.mkdirSync('/proc');
+    k.sys.syscallSync(syscalls.mount, Buffer.from('proc\0'), Buffer.from('/proc\0'), Buffer.from('proc\0'), 0, 0);
+    expect(k.sys.statSync('/proc/self/status').size).toBe(0);
+    expect(k.sys.readFileSync('/proc/self/status', 'utf8')).toMatch(/^Name:/);
+    expect(k.sys.readFileSync('/proc/mounts', 'utf8')).toContain(`/dev/lkl${disk.id} ${MNT} ext4`);
+  });
+
   it('a large file of random data survives unmount and remount', () => {
     const data = randomBytes(3 * 1024 * 1024 + 123);
     writeFile(`${MNT}/random.bin`, data);

@@ -424,6 +424,60 @@ export class Sys {
     };
   }
 
+  /**
+   * readFileSync(path, encoding?): the whole file, as a Buffer, or a string
+   * when an encoding is given (as node:fs).
+   */
+  readFileSync(path: string | Uint8Array | URL): Buffer;
+  readFileSync(path: string | Uint8Array | URL, encoding: BufferEncoding): string;
+  readFileSync(path: string | Uint8Array | URL, encoding?: BufferEncoding): Buffer | string {
+    if (encoding !== undefined && (typeof encoding !== 'string' || !Buffer.isEncoding(encoding)))
+      throw invalidValue('encoding', 'is not a known encoding', encoding);
+    const fd = this.openSync(path, 'r');
+    try {
+      // The size is a hint (files in /proc say 0): read until end of file.
+      let buffer = Buffer.allocUnsafe(Math.max(this.fstatSync(fd).size, 4096));
+      let length = 0;
+      for (;;) {
+        if (length === buffer.length) {
+          const bigger = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(bigger, 0, 0, length);
+          buffer = bigger;
+        }
+        const n = this.readSync(fd, buffer, length, buffer.length - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      const data = buffer.subarray(0, length);
+      return encoding ? data.toString(encoding) : data;
+    } finally {
+      this.closeSync(fd);
+    }
+  }
+
+  /**
+   * writeFileSync(path, data, { mode = 0o666, flag = 'w' }): writes all of
+   * @data (a string is written as UTF-8), replacing the file.
+   */
+  writeFileSync(path: string | Uint8Array | URL, data: string | ArrayBufferView, options: { mode?: number | string; flag?: string } = {}): void {
+    const o = check.options<{ mode?: number | string; flag?: string }>('options', options);
+    const bytes = typeof data === 'string' ? Buffer.from(data) : check.buffer('data', data);
+    const fd = this.openSync(path, o.flag ?? 'w', o.mode ?? 0o666);
+    try {
+      for (let done = 0; done < bytes.byteLength; ) done += this.writeSync(fd, bytes, done, bytes.byteLength - done, null);
+    } finally {
+      this.closeSync(fd);
+    }
+  }
+
+  /** existsSync(path): true if @path names anything (following symlinks). Never throws for a missing path. */
+  existsSync(path: string | Uint8Array | URL): boolean {
+    const ret = native.stat(AT_FDCWD, check.path('path', path), 0);
+    if (ret === 0) return true;
+    if (ret === -2 /* ENOENT */ || ret === -20 /* ENOTDIR */) return false;
+    return this.#fail(ret, 'stat', path);
+  }
+
   /** pipeSync(): [read end, write end]. */
   pipeSync(): [number, number] {
     const fds = new Int32Array(2);
