@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -497,6 +498,15 @@ int lkl_disk_attach(const char *path, int flags)
 	fd = open(path, ((flags & LKL_DISK_READ_ONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * Two kernels (or two attaches) writing one image corrupt it: hold an
+	 * exclusive lock while attached read-write, a shared one read-only.
+	 */
+	if (flock(fd, ((flags & LKL_DISK_READ_ONLY) ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return ret;
+	}
 	ret = lkl_disk_attach_fd(fd, flags);
 	if (ret < 0) {
 		close(fd);

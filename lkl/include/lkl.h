@@ -118,14 +118,17 @@ int lkl_halt(void);
  * @flags: 0 or LKL_DISK_READ_ONLY
  *
  * Needs a booted kernel.  The capacity is the file's size (rounded down to
- * 512 bytes); the device appears as /dev/lklN inside the kernel.  Returns the
- * disk id N (>= 0) or a negative errno.
+ * 512 bytes); the device appears as /dev/lklN inside the kernel.  The file is
+ * locked (flock: exclusive, shared when read-only) until detach or halt, so a
+ * second read-write attach of the same image, from this process or another,
+ * fails with -EBUSY.  Returns the disk id N (>= 0) or a negative errno.
  */
 int lkl_disk_attach(const char *path, int flags);
 
 /**
  * lkl_disk_attach_fd - like lkl_disk_attach() for an open file descriptor,
- * which stays the caller's (it must stay open until detach or halt).
+ * which stays the caller's (it must stay open until detach or halt).  Takes
+ * no lock: that is the caller's to take.
  */
 int lkl_disk_attach_fd(int fd, int flags);
 

@@ -365,11 +365,17 @@ static int test_two_disks(void)
 /* A read-only disk refuses writes. */
 static int test_read_only(void)
 {
-	int disk;
+	int disk, second, writer;
 	long fd;
 
 	disk = lkl_disk_attach(tmp_path("main.img"), LKL_DISK_READ_ONLY);
 	CHECK(disk >= 0, "attach: %d", disk);
+	/* Readers share the image; a writer may not join them. */
+	second = lkl_disk_attach(tmp_path("main.img"), LKL_DISK_READ_ONLY);
+	CHECK(second >= 0, "second read-only attach: %d", second);
+	writer = lkl_disk_attach(tmp_path("main.img"), 0);
+	CHECK(writer == -LKL_EBUSY, "read-write attach of a shared image: %d", writer);
+	CHECK_OK(lkl_disk_detach(second));
 	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/ro", 0, NULL));
 	fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/ro/new", LKL_O_CREAT | LKL_O_RDWR, 0644);
 	CHECK(fd == -LKL_EROFS, "creating a file returned %ld", fd);
@@ -379,6 +385,12 @@ static int test_read_only(void)
 	      "remount read-write must fail");
 	CHECK_OK(lkl_umount("/mnt/ro"));
 	CHECK_OK(lkl_disk_detach(disk));
+	/* Detach releases the lock. */
+	writer = lkl_disk_attach(tmp_path("main.img"), 0);
+	CHECK(writer >= 0, "read-write attach after detach: %d", writer);
+	CHECK(lkl_disk_attach(tmp_path("main.img"), LKL_DISK_READ_ONLY) == -LKL_EBUSY,
+	      "read-only attach of an image attached read-write");
+	CHECK_OK(lkl_disk_detach(writer));
 	return 0;
 }
 
@@ -438,7 +450,7 @@ int main(void)
 	test_run("160 MiB sequential write under dirty throttling", test_dirty_throttling);
 	test_run("sparse 8 GiB image, data past 4 GiB", test_sparse_8g);
 	test_run("two disks at once", test_two_disks);
-	test_run("read-only disk refuses writes", test_read_only);
+	test_run("read-only disk refuses writes; images are locked while attached", test_read_only);
 	test_run("garbage and truncated images fail to mount", test_bad_images);
 	test_run("halt", test_halt);
 	return test_done();
