@@ -3,6 +3,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { Kernel, KernelError, syscalls, type Disk } from '../dist/index.js';
 import { bootForTests, e2fs, makeExt4Image, thrown } from './helpers.js';
 
@@ -359,6 +360,18 @@ describe('disks', () => {
     k.umount('/mnt/ro');
     k.disks.detach(ro);
     expect(() => k.disks.detach(ro)).toThrow(TypeError);
+  });
+
+  it('an attached image is locked: a second attach, here or in another process, fails with EBUSY', () => {
+    expectCode(() => k.disks.attach(image), 'EBUSY', 'attach', image);
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      const { Kernel } = await import(${JSON.stringify(entry)});
+      const k = await Kernel.boot();
+      try { k.disks.attach(${JSON.stringify(image)}); console.log('attached'); }
+      catch (e) { console.log(e.code); }`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(out.trim()).toBe('EBUSY');
   });
 
   it('mount errors: unknown file system type, a non-ext4 image', () => {
