@@ -119,6 +119,14 @@ describe('files', () => {
     k.sys.closeSync(dirfd);
   });
 
+  it("a KernelError's stack starts at the k.sys method and names the caller", () => {
+    const error = thrown(() => k.sys.statSync(`${MNT}/no-such`)) as KernelError;
+    const frames = error.stack!.split('\n').slice(1);
+    expect(frames[0]).toMatch(/statSync/);
+    expect(frames.some((f) => f.includes('sys.test.ts'))).toBe(true);
+    expect(frames.some((f) => /#fail|Kernel\.error/.test(f))).toBe(false);
+  });
+
   it('open flags: wx refuses an existing file, a appends', () => {
     writeFile(`${MNT}/flags.txt`, 'one');
     expectCode(() => k.sys.openSync(`${MNT}/flags.txt`, 'wx'), 'EEXIST', 'open', `${MNT}/flags.txt`);

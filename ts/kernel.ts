@@ -190,11 +190,16 @@ export class Kernel {
   /** @internal  The error for a failed call: KernelError, or KernelPanicError. */
   error(errno: number, syscall: string, path?: string, dest?: string): Error {
     const state = native.state();
-    if (state === KERNEL_DEAD) return new KernelPanicError(syscall, this.console.tail(ERROR_LOG_LINES));
-    const kernelLog = this.console.tail(ERROR_LOG_LINES);
-    const error = new KernelError(errno, { syscall, path, dest, kernelLog });
-    if (state !== KERNEL_RUNNING && errno === 108)
-      error.message = `ESHUTDOWN: the kernel is not running (${stateName(state)}), ${syscall}`;
+    let error: Error;
+    if (state === KERNEL_DEAD) {
+      error = new KernelPanicError(syscall, this.console.tail(ERROR_LOG_LINES));
+    } else {
+      error = new KernelError(errno, { syscall, path, dest, kernelLog: this.console.tail(ERROR_LOG_LINES) });
+      if (state !== KERNEL_RUNNING && errno === 108)
+        error.message = `ESHUTDOWN: the kernel is not running (${stateName(state)}), ${syscall}`;
+    }
+    // The stack starts at the API method that failed (callers may trim more).
+    Error.captureStackTrace(error, Kernel.prototype.error);
     return error;
   }
 }

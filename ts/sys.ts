@@ -120,12 +120,15 @@ export class Sys {
   }
 
   #fail(ret: number, syscall: string, path?: unknown, dest?: unknown): never {
-    throw this.#k.error(
+    const error = this.#k.error(
       -ret,
       syscall,
       path === undefined ? undefined : check.pathText(path),
       dest === undefined ? undefined : check.pathText(dest),
     );
+    // The stack starts at the k.sys method, not in the library's helpers.
+    Error.captureStackTrace(error, this.#fail);
+    throw error;
   }
 
   /** openSync(path, flags = 'r', mode = 0o666): a file descriptor. */
