@@ -362,11 +362,13 @@ describe('disks', () => {
     const second = makeExt4Image(16 * 1024 * 1024, 'ro.img');
     const ro = k.disks.attach(second, { readOnly: true });
     expect(ro.device).toBe(`/dev/lkl${ro.id}`);
+    expect(k.disks.list()).toEqual([disk, ro]);
     k.mount(ro, { type: 'ext4', at: '/mnt/ro' });
     expectCode(() => k.sys.openSync('/mnt/ro/new', 'w'), 'EROFS', 'open', '/mnt/ro/new');
     expectCode(() => k.disks.detach(ro), 'EBUSY', 'detach');
     k.umount('/mnt/ro');
     k.disks.detach(ro);
+    expect(k.disks.list()).toEqual([disk]);
     expect(() => k.disks.detach(ro)).toThrow(TypeError);
   });
 

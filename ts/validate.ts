@@ -5,7 +5,6 @@
 import { invalidType, invalidValue, outOfRange } from './errors.js';
 
 export const INT32_MAX = 2 ** 31 - 1;
-export const UINT32_MAX = 2 ** 32 - 1;
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
