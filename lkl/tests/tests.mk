@@ -5,7 +5,8 @@ TEST_NAMES := boot panic disk
 TEST_BINS  := $(addprefix $(OUT)/tests/,$(TEST_NAMES))
 # The disk tests run once per block backend.
 TEST_RUNS  := $(OUT)/tests/boot $(OUT)/tests/panic \
-              $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads
+              $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads \
+              $(LKL_DIR)/tests/deps-check.sh
 
 $(OUT)/tests/disk-%: $(OUT)/tests/disk
 	@printf '#!/bin/sh\nLKL_DISK_BACKEND=%s exec "$$(dirname "$$0")/disk"\n' $* > $@
