@@ -98,6 +98,18 @@ const char *lkl_strerror(long err)
 	return s ? s : "Unknown error";
 }
 
+int lkl_stats(struct lkl_stats *out, size_t size)
+{
+	const unsigned long long *from = (const unsigned long long *)&lkl_host_stats;
+	unsigned long long *to = (unsigned long long *)out;
+	size_t i, n = sizeof(lkl_host_stats) / sizeof(*from);
+
+	memset(out, 0, size);
+	for (i = 0; i < n && (i + 1) * sizeof(*to) <= size; i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
 int lkl_host_thread_count(void)
 {
 	return lkl_posix_thread_count();

@@ -8,6 +8,7 @@
 /* posix.c: the host operations, without print and panic. */
 void lkl_posix_fill_ops(struct lkl_host_ops *ops);
 int lkl_posix_thread_count(void);
+extern struct lkl_stats lkl_host_stats;
 void *lkl_posix_thread_create(void (*fn)(void *), void *arg);
 void lkl_posix_thread_join(void *handle);
 

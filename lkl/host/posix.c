@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #define GUARD_SIZE 4096UL
 
 static int live_threads;
+struct lkl_stats lkl_host_stats;
 
 static void *page_alloc(unsigned long size)
 {
@@ -90,6 +92,7 @@ void *lkl_posix_thread_create(void (*fn)(void *), void *arg)
 	if (pthread_create(thread, NULL, thread_trampoline, start))
 		goto fail;
 	__atomic_add_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&lkl_host_stats.host_threads_created, 1, __ATOMIC_RELAXED);
 	return thread;
 fail:
 	free(start);
@@ -178,25 +181,27 @@ static unsigned long long realtime_ns(void)
 }
 
 /*
- * The idle wait is a poll on two eventfds: one written by idle_notify(),
- * one the disk ring signals when requests complete (lkl_host_io_eventfd,
- * -1 without io_uring).
+ * The idle wait is a poll on an eventfd written by idle_notify(), a timerfd
+ * armed by idle_alarm(), and the eventfd the disk ring signals when requests
+ * complete (lkl_host_io_eventfd, -1 without io_uring: poll skips it).
  */
 static int notify_fd = -1;
+static int alarm_fd = -1;
 int lkl_host_io_eventfd = -1;
 
-static void idle_wait(unsigned int *event_seq, unsigned int seen,
-		      unsigned long long deadline_ns)
+static int idle_wait(unsigned int *event_seq, unsigned int seen,
+		     unsigned long long deadline_ns)
 {
-	struct pollfd fds[2] = {
+	struct pollfd fds[3] = {
 		{ .fd = notify_fd, .events = POLLIN },
+		{ .fd = alarm_fd, .events = POLLIN },
 		{ .fd = lkl_host_io_eventfd, .events = POLLIN },
 	};
 	struct timespec ts, *tsp = NULL;
 	uint64_t count;
 
 	if (__atomic_load_n(event_seq, __ATOMIC_SEQ_CST) != seen)
-		return;
+		return 0;
 	if (deadline_ns) {
 		unsigned long long now = time_ns();
 		unsigned long long left = deadline_ns > now ? deadline_ns - now : 0;
@@ -205,13 +210,13 @@ static void idle_wait(unsigned int *event_seq, unsigned int seen,
 		ts.tv_nsec = left % 1000000000ULL;
 		tsp = &ts;
 	}
-	ppoll(fds, lkl_host_io_eventfd >= 0 ? 2 : 1, tsp, NULL);
+	ppoll(fds, 3, tsp, NULL);
 	/* Consumed here; the caller re-checks everything after the wait
 	 * (including the ring's completion queue itself). */
-	if (fds[0].revents & POLLIN && read(notify_fd, &count, sizeof(count)) < 0)
-		return;
-	if (fds[1].revents & POLLIN && read(lkl_host_io_eventfd, &count, sizeof(count)) < 0)
-		return;
+	for (int i = 0; i < 3; i++)
+		if (fds[i].revents & POLLIN && read(fds[i].fd, &count, sizeof(count)) < 0)
+			break;
+	return 1;
 }
 
 static void idle_notify(unsigned int *event_seq)
@@ -222,11 +227,24 @@ static void idle_notify(unsigned int *event_seq)
 		return;
 }
 
+/* A host timer, not a wake-up: the sleeping CPU thread returns at @deadline. */
+static void idle_alarm(unsigned long long deadline_ns)
+{
+	struct itimerspec when = {
+		.it_value.tv_sec = deadline_ns / 1000000000ULL,
+		.it_value.tv_nsec = deadline_ns % 1000000000ULL,
+	};
+
+	timerfd_settime(alarm_fd, TFD_TIMER_ABSTIME, &when, NULL);
+}
+
 void lkl_posix_fill_ops(struct lkl_host_ops *ops)
 {
 	pthread_once(&thread_key_once, thread_key_init);
 	if (notify_fd < 0)
 		notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (alarm_fd < 0)
+		alarm_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	ops->mem_alloc = mem_alloc;
 	ops->mem_free = mem_free;
 	ops->page_alloc = page_alloc;
@@ -243,6 +261,8 @@ void lkl_posix_fill_ops(struct lkl_host_ops *ops)
 	ops->realtime_ns = realtime_ns;
 	ops->idle_wait = idle_wait;
 	ops->idle_notify = idle_notify;
+	ops->idle_alarm = idle_alarm;
+	ops->stats = &lkl_host_stats;
 	ops->memcpy = memcpy;
 	ops->memset = memset;
 	ops->memmove = memmove;

@@ -100,6 +100,20 @@ long lkl_syscall(long nr, const long args[6]);
 long lkl_syscall_confined(long nr, const long args[6],
 			  const struct lkl_user_range *ranges, unsigned int count);
 
+#include <lkl_stats.h>
+
+/**
+ * lkl_stats - read the library's counters (see struct lkl_stats)
+ * @out: where to copy them
+ * @size: sizeof(*out) as the caller knows it; fields beyond @size are left
+ *	out, fields the caller's struct has and the library lacks are zeroed
+ *
+ * Callable from any thread, before boot and after halt; the counters start
+ * at zero when the process starts and are never reset.  Each counter is
+ * read atomically, the set as a whole is not a snapshot.  Returns 0.
+ */
+int lkl_stats(struct lkl_stats *out, size_t size);
+
 /**
  * lkl_halt - shut the kernel down
  *

@@ -9,6 +9,8 @@
 #ifndef _LKL_HOST_H
 #define _LKL_HOST_H
 
+#include <lkl_stats.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -127,11 +129,13 @@ struct lkl_host_ops {
 
 	/**
 	 * @idle_wait: the CPU thread's only wait.  Sleep while *@event_seq
-	 * == @seen, at most until @deadline_ns (0: none); also return when
-	 * disk completions are ready to be reaped (@io_reap).
+	 * == @seen, at most until @deadline_ns (0: none) or the time given to
+	 * @idle_alarm; also return when disk completions are ready to be
+	 * reaped (@io_reap).  Returns 1 if it waited in the host, 0 if
+	 * *@event_seq had already changed.
 	 */
-	void (*idle_wait)(unsigned int *event_seq, unsigned int seen,
-			  unsigned long long deadline_ns);
+	int (*idle_wait)(unsigned int *event_seq, unsigned int seen,
+			 unsigned long long deadline_ns);
 	/** @idle_notify: wake the CPU thread from @idle_wait. */
 	void (*idle_notify)(unsigned int *event_seq);
 
@@ -165,6 +169,19 @@ struct lkl_host_ops {
 	 * Cheap when nothing completed (a read of the completion queue).
 	 */
 	int (*io_reap)(void);
+
+	/**
+	 * @stats: counters the kernel and the host library add to (relaxed
+	 * atomic increments from any thread), read by lkl_stats().
+	 */
+	struct lkl_stats *stats;
+	/**
+	 * @idle_alarm: make @idle_wait return at the monotonic time
+	 * @deadline_ns even if it already sleeps with a later deadline,
+	 * without waking it now (a host timer, not a thread wake-up).
+	 * 0 disarms.  Called by the CPU owner only.
+	 */
+	void (*idle_alarm)(unsigned long long deadline_ns);
 };
 
 /* Interrupt line of disk completions. */

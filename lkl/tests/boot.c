@@ -597,6 +597,55 @@ static int test_irq_from_any_thread(void)
 	return 0;
 }
 
+/*
+ * The first call after a quiet moment: the CPU thread parked the caller's
+ * task and went idle.  The caller leaves idle on its own thread: no handoff,
+ * no wait for another thread (lkl_stats counts both).
+ */
+static int test_first_call_after_quiet(void)
+{
+	struct lkl_stats before, after;
+	int borrowed = 0;
+
+	for (int i = 0; i < 20; i++) {
+		usleep(15 * 1000);
+		lkl_stats(&before, sizeof(before));
+		CHECK_OK(lkl_sys_getpid());
+		lkl_stats(&after, sizeof(after));
+		CHECK(after.cpu_handoffs == before.cpu_handoffs,
+		      "call %d: %llu CPU handoffs", i, after.cpu_handoffs - before.cpu_handoffs);
+		CHECK(after.syscalls_handed == before.syscalls_handed,
+		      "call %d waited to be handed the CPU", i);
+		CHECK(after.syscalls_fast + after.syscalls_borrowed ==
+		      before.syscalls_fast + before.syscalls_borrowed + 1,
+		      "call %d not counted once", i);
+		borrowed += after.syscalls_borrowed != before.syscalls_borrowed;
+	}
+	/* The quiet moment did park the task (else this tested nothing). */
+	CHECK(borrowed > 0, "no call found its task parked");
+	return 0;
+}
+
+static int test_stats(void)
+{
+	struct lkl_stats st;
+	unsigned long long tail[2] = { 7, 7 };
+	struct { struct lkl_stats st; unsigned long long extra; } big;
+
+	CHECK(lkl_stats(&st, sizeof(st)) == 0, "lkl_stats failed");
+	CHECK(st.host_threads_created >= 1, "the CPU thread was not counted");
+	CHECK(st.syscalls_fast + st.syscalls_borrowed + st.syscalls_handed > 0,
+	      "no syscall counted");
+	/* A caller with a smaller struct gets only what it asked for... */
+	CHECK(lkl_stats((struct lkl_stats *)tail, sizeof(tail[0])) == 0, "short copy");
+	CHECK(tail[1] == 7, "wrote past the caller's size");
+	/* ...and one with a larger struct gets zeros beyond ours. */
+	memset(&big, 0xff, sizeof(big));
+	lkl_stats((struct lkl_stats *)&big, sizeof(big));
+	CHECK(big.extra == 0, "unknown fields not zeroed");
+	return 0;
+}
+
 static long blocked_read_ret;
 
 static void *blocked_reader(void *arg)
@@ -641,7 +690,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(21);
+	test_plan(23);
 	test_run("calls before boot fail", test_before_boot);
 	test_run("boot", test_boot);
 	test_run("second boot fails", test_second_boot);
@@ -661,6 +710,8 @@ int main(void)
 	test_run("exited host threads leave no task", test_exited_threads_reaped);
 	test_run("kernel stacks have guard pages", test_guard_pages);
 	test_run("interrupts from any host thread", test_irq_from_any_thread);
+	test_run("first call after a quiet moment: no handoff", test_first_call_after_quiet);
+	test_run("lkl_stats", test_stats);
 	test_run("thread blocked at halt", test_start_blocked_reader);
 	test_run("halt", test_halt);
 	return test_done();

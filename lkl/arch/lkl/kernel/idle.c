@@ -12,10 +12,36 @@
 
 unsigned int lkl_idle_seq;
 
+/*
+ * The deadline the CPU thread sleeps towards in its idle wait: 0 while it is
+ * awake, U64_MAX when it sleeps without one.  Published before it sleeps and
+ * read by the others after they changed what it waits for (both with full
+ * ordering), so a notification or a new deadline is never missed, and costs
+ * no host call while the CPU thread is awake anyway.
+ */
+static unsigned long long sleep_until;
+
 void lkl_notify_cpu_thread(void)
 {
 	__atomic_add_fetch(&lkl_idle_seq, 1, __ATOMIC_SEQ_CST);
-	lkl_ops->idle_notify(&lkl_idle_seq);
+	if (__atomic_load_n(&sleep_until, __ATOMIC_SEQ_CST))
+		lkl_ops->idle_notify(&lkl_idle_seq);
+}
+
+/**
+ * lkl_idle_deadline_moved - the timer deadline became @deadline
+ *
+ * Called by the CPU owner after it stored the new deadline.  A deadline
+ * earlier than the CPU thread's sleep only needs it to wake by then: a host
+ * alarm does that without waking it now, so a thread that leaves idle on its
+ * own (restarting the tick) pays no cross-thread wake-up.
+ */
+void lkl_idle_deadline_moved(unsigned long long deadline)
+{
+	unsigned long long until = __atomic_load_n(&sleep_until, __ATOMIC_SEQ_CST);
+
+	if (until && deadline && deadline < until)
+		lkl_ops->idle_alarm(deadline);
 }
 
 void arch_cpu_idle(void)
@@ -27,9 +53,22 @@ void arch_cpu_idle(void)
 	 * with interrupts enabled, and the idle loop then re-evaluates the
 	 * next timer event (a handler may have added a timer).
 	 */
+	if (unlikely(lkl_thread_self() != self)) {
+		/*
+		 * A thread entering the kernel resumed the idle task to leave
+		 * idle on its own thread (lkl_switch_to_own_task()) after it
+		 * woke its task; it cannot wait here in the CPU thread's place.
+		 */
+		WARN_ON_ONCE(!need_resched());
+		raw_local_irq_enable();
+		return;
+	}
 	if (!lkl_ctx_save(&self->entry_ctx)) {
 		if (!READ_ONCE(lkl_irq_pending) && !need_resched()) {
-			lkl_cpu_unlock();
+			/* Another thread may resume the idle context saved
+			 * on this stack as soon as the CPU is free: free it
+			 * only once off this stack. */
+			self->unlock_on_wait = true;
 			lkl_thread_wait(self);
 		}
 	} else if (self->entry_switched) {
@@ -47,6 +86,7 @@ void arch_cpu_idle(void)
 void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 {
 	struct task_struct *cur, *target;
+	unsigned long long deadline;
 	unsigned int seen;
 
 	for (;;) {
@@ -90,7 +130,12 @@ void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 			continue;
 		}
 
-		lkl_ops->idle_wait(&lkl_idle_seq, seen,
-				   READ_ONCE(lkl_timer_deadline));
+		deadline = __atomic_load_n(&lkl_timer_deadline, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sleep_until, deadline ?: U64_MAX, __ATOMIC_SEQ_CST);
+		/* A deadline set before sleep_until was seen needs no alarm. */
+		if (__atomic_load_n(&lkl_timer_deadline, __ATOMIC_SEQ_CST) == deadline &&
+		    lkl_ops->idle_wait(&lkl_idle_seq, seen, deadline))
+			lkl_stat_inc(cpu_thread_wakeups);
+		__atomic_store_n(&sleep_until, 0, __ATOMIC_SEQ_CST);
 	}
 }

@@ -12,6 +12,10 @@
 
 extern const struct lkl_host_ops *lkl_ops;
 
+/* Count one event in the library's counters (struct lkl_stats). */
+#define lkl_stat_inc(field) \
+	__atomic_add_fetch(&lkl_ops->stats->field, 1, __ATOMIC_RELAXED)
+
 /* Life of the kernel, as seen by every entry point. */
 enum lkl_state {
 	LKL_STATE_OFF = 0,	/* not booted yet */
@@ -33,12 +37,17 @@ extern int lkl_state;
  * @borrowed: the task whose identity the thread runs under while it makes
  *	its own task current (no context of that task is saved)
  * @target: the task that was handed to this thread with the CPU
+ * @was_handed: the thread waited for another to hand it the CPU since it
+ *	last entered (for the counters)
  * @handed: futex word, set when the CPU is handed to this thread
  * @wait_stack: guarded stack on which the thread waits when it has nothing to
  *	run (its own stack may hold a suspended kernel context)
  * @wait_ctx: context that starts the wait loop on @wait_stack
  * @handoff_to: thread to hand the CPU to once on @wait_stack, and
  *	@handoff_task the task it will run (see lkl_thread_wait())
+ * @unlock_on_wait: release the CPU once on @wait_stack (the idle task's
+ *	context saved on the stack being left may be resumed at once by the
+ *	thread that takes the CPU)
  * @cpu_thread: this is the CPU thread, whose wait is the idle wait
  * @task_dead: the thread's task has exited; leave the wait loop for good
  * @inside: the thread is inside a kernel entry point (halt waits for every
@@ -52,11 +61,13 @@ struct lkl_thread {
 	struct lkl_ctx escape_ctx;
 	struct task_struct *borrowed;
 	struct task_struct *target;
+	bool was_handed;
 	unsigned int handed;
 	void *wait_stack;
 	struct lkl_ctx wait_ctx;
 	struct lkl_thread *handoff_to;
 	struct task_struct *handoff_task;
+	bool unlock_on_wait;
 	bool cpu_thread;
 	bool task_dead;
 	int inside;
@@ -82,6 +93,7 @@ void lkl_pid1_loop(void);
 extern struct lkl_thread *lkl_cpu_thread;
 extern unsigned int lkl_idle_seq;
 void lkl_notify_cpu_thread(void);
+void lkl_idle_deadline_moved(unsigned long long deadline);
 extern struct task_struct *lkl_switch_last;
 void lkl_cpu_unlock(void);
 struct task_request {

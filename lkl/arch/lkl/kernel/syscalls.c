@@ -119,12 +119,19 @@ long lkl_kernel_syscall(long nr, const long *args,
 	err = lkl_cpu_take(self);
 	if (unlikely(err))
 		goto out;
-	if (unlikely(current != self->task)) {
+	if (likely(current == self->task)) {
+		lkl_stat_inc(syscalls_fast);
+	} else {
 		if (!self->task)
 			lkl_request_task(self, &req);
+		self->was_handed = false;
 		err = lkl_switch_to_own_task(self);
 		if (err)
 			goto out;
+		if (self->was_handed)
+			lkl_stat_inc(syscalls_handed);
+		else
+			lkl_stat_inc(syscalls_borrowed);
 	}
 
 	current_thread_info()->user_window = window;

@@ -121,8 +121,10 @@ int lkl_cpu_take(struct lkl_thread *self)
 			return -ESHUTDOWN;
 		seq = __atomic_load_n(&cpu.seq, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&cpu.waiters, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&cpu.owner, __ATOMIC_SEQ_CST))
+		if (__atomic_load_n(&cpu.owner, __ATOMIC_SEQ_CST)) {
+			lkl_stat_inc(cpu_lock_waits);
 			lkl_ops->futex_wait(&cpu.seq, seq, 0);
+		}
 		__atomic_sub_fetch(&cpu.waiters, 1, __ATOMIC_SEQ_CST);
 	}
 	cpu.depth = 1;
@@ -211,6 +213,7 @@ void lkl_cpu_release(struct lkl_thread *self)
 /* Hand the CPU to @to, which will run @next; the caller stops running. */
 static void cpu_handoff(struct lkl_thread *to, struct task_struct *next)
 {
+	lkl_stat_inc(cpu_handoffs);
 	to->target = next;
 	__atomic_store_n(&cpu.owner, to, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&to->handed, 1, __ATOMIC_SEQ_CST);
@@ -255,18 +258,23 @@ static void __noreturn wait_loop(void *arg)
 			lkl_ctx_jump(&self->escape_ctx);
 		if (__atomic_load_n(&self->handed, __ATOMIC_SEQ_CST)) {
 			self->handed = 0;
+			self->was_handed = true;
 			resume_here(self, self->target);
 		}
 		lkl_ops->futex_wait(&self->handed, 0, 0);
 	}
 }
 
-/* Hand over the CPU requested by lkl_thread_handoff(), now that this thread
- * is on its wait stack. */
+/* Hand over or release the CPU as lkl_thread_handoff() or arch_cpu_idle()
+ * asked, now that this thread is on its wait stack. */
 void lkl_thread_finish_handoff(struct lkl_thread *self)
 {
 	struct lkl_thread *to = self->handoff_to;
 
+	if (self->unlock_on_wait) {
+		self->unlock_on_wait = false;
+		lkl_cpu_unlock();
+	}
 	if (to) {
 		self->handoff_to = NULL;
 		cpu_handoff(to, self->handoff_task);
@@ -351,11 +359,15 @@ int lkl_switch_to_own_task(struct lkl_thread *self)
 		cur = current;
 		if (is_idle_task(cur)) {
 			/*
-			 * Only the idle loop itself leaves idle, so that the
-			 * tick and RCU see a proper idle exit: hand the CPU to
-			 * the CPU thread (the wake-up above set need_resched).
+			 * The idle task waits in arch_cpu_idle() with its
+			 * context saved on the CPU thread's stack, which that
+			 * thread has left for its wait stack.  Resume it here:
+			 * the idle loop sees the wake-up above, leaves idle
+			 * properly (tick, RCU) and switches to our task, all
+			 * on this thread: no other thread is woken.
 			 */
-			lkl_thread_handoff(self, lkl_cpu_thread, cur);
+			lkl_cpu_thread->entry_switched = false;
+			lkl_ctx_jump(&lkl_cpu_thread->entry_ctx);
 		}
 
 		/* @cur is another thread's task in user mode: park it. */

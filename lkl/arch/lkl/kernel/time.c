@@ -38,12 +38,9 @@ unsigned long long sched_clock(void)
 static int lkl_timer_next(unsigned long delta, struct clock_event_device *evt)
 {
 	unsigned long long deadline = lkl_ops->time_ns() + delta;
-	unsigned long long old = READ_ONCE(lkl_timer_deadline);
 
-	WRITE_ONCE(lkl_timer_deadline, deadline);
-	/* The CPU thread sleeps until the old deadline: wake it if earlier. */
-	if (!old || deadline < old)
-		lkl_notify_cpu_thread();
+	__atomic_store_n(&lkl_timer_deadline, deadline, __ATOMIC_SEQ_CST);
+	lkl_idle_deadline_moved(deadline);
 	return 0;
 }
 

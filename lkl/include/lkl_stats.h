@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * lkl_stats.h - counters of the library's own mechanics, shared by the
+ * public API (lkl.h) and the kernel/host contract (lkl_host.h).  No
+ * includes: the kernel side includes it too.
+ *
+ * Fields are only ever appended, so a caller built against an older header
+ * keeps working (lkl_stats() copies as many bytes as the caller asks for).
+ */
+#ifndef _LKL_STATS_H
+#define _LKL_STATS_H
+
+/**
+ * struct lkl_stats - how often each path of the library was taken
+ * @syscalls_fast: syscalls whose caller's task was already current: no
+ *	context switch at all
+ * @syscalls_borrowed: syscalls that had to make the caller's task current
+ *	and did so on the calling thread (a stack switch, no other thread)
+ * @syscalls_handed: syscalls whose caller had to wait for another thread to
+ *	hand it the CPU
+ * @cpu_handoffs: times the CPU was handed from one host thread to another
+ * @cpu_lock_waits: times a thread slept because another held the CPU
+ * @cpu_thread_wakeups: returns of the CPU thread from its idle wait
+ * @disk_requests_inline: block requests done at submission, without
+ *	waiting (host page cache, tmpfs)
+ * @disk_requests_queued: block requests queued to the host backend and
+ *	completed later (an interrupt)
+ * @host_threads_created: host threads the library started
+ */
+struct lkl_stats {
+	unsigned long long syscalls_fast;
+	unsigned long long syscalls_borrowed;
+	unsigned long long syscalls_handed;
+	unsigned long long cpu_handoffs;
+	unsigned long long cpu_lock_waits;
+	unsigned long long cpu_thread_wakeups;
+	unsigned long long disk_requests_inline;
+	unsigned long long disk_requests_queued;
+	unsigned long long host_threads_created;
+};
+
+#endif /* _LKL_STATS_H */
