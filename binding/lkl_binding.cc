@@ -373,10 +373,15 @@ class LklBinding : public Napi::Addon<LklBinding> {
                   lkl_syscall_confined(__LKL_NR_getpid, args, nullptr, 0));
   }
 
+  // diskAttach(path, readOnly, direct, latencyNs)
   Napi::Value DiskAttach(const Napi::CallbackInfo& info) {
     std::string path = info[0].As<Napi::String>().Utf8Value();
-    int flags = info[1].ToBoolean() ? LKL_DISK_READ_ONLY : 0;
-    return Result(info.Env(), lkl_disk_attach(path.c_str(), flags));
+    struct lkl_disk_options opts = {};
+    opts.flags = (info[1].ToBoolean() ? LKL_DISK_READ_ONLY : 0) |
+                 (info[2].ToBoolean() ? LKL_DISK_DIRECT : 0);
+    int64_t latency = Int(info, 3);
+    opts.latency_ns = latency > 0 ? static_cast<unsigned long long>(latency) : 0;
+    return Result(info.Env(), lkl_disk_attach_opts(path.c_str(), &opts));
   }
 
   Napi::Value DiskDetach(const Napi::CallbackInfo& info) {

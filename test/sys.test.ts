@@ -384,6 +384,48 @@ describe('disks', () => {
     expect(out.trim()).toBe('EBUSY');
   });
 
+  it('direct: an image opened with O_DIRECT keeps what the kernel wrote', () => {
+    const path = makeExt4Image(16 * 1024 * 1024, 'direct.img');
+    const d = k.disks.attach(path, { direct: true });
+    expect(d.direct).toBe(true);
+    k.mount(d, { type: 'ext4', at: '/mnt/direct' });
+    const data = randomBytes(300_000);
+    writeFile('/mnt/direct/f', data);
+    k.umount('/mnt/direct');
+    k.mount(d, { type: 'ext4', at: '/mnt/direct' });
+    expect(readFile('/mnt/direct/f').equals(data)).toBe(true);
+    k.umount('/mnt/direct');
+    k.disks.detach(d);
+    e2fs('e2fsck', ['-fn', path]);
+  });
+
+  it('direct: a host file system that refuses O_DIRECT fails the attach with EOPNOTSUPP', () => {
+    // procfs refuses O_DIRECT at open (as tmpfs did before Linux 6.6).
+    const e = expectCode(() => k.disks.attach('/proc/self/status', { readOnly: true, direct: true }), 'EOPNOTSUPP', 'attach', '/proc/self/status');
+    expect(e.message).toMatch(/refuses O_DIRECT/);
+  });
+
+  it('latencyUs: a read of an uncached block sleeps in the kernel at least that long', () => {
+    const path = makeExt4Image(16 * 1024 * 1024, 'slow.img');
+    const d = k.disks.attach(path, { latencyUs: 200 });
+    expect(d.latencyUs).toBe(200);
+    k.mount(d, { type: 'ext4', at: '/mnt/slow' });
+    const data = randomBytes(65536);
+    writeFile('/mnt/slow/f', data);
+    k.umount('/mnt/slow');
+    k.mount(d, { type: 'ext4', at: '/mnt/slow' });
+    const fd = k.sys.openSync('/mnt/slow/f');
+    const buffer = Buffer.alloc(4096);
+    const t0 = process.hrtime.bigint();
+    expect(k.sys.readSync(fd, buffer, 0, 4096, 32768)).toBe(4096);
+    const elapsedUs = Number(process.hrtime.bigint() - t0) / 1000;
+    k.sys.closeSync(fd);
+    expect(elapsedUs).toBeGreaterThanOrEqual(200);
+    expect(buffer.equals(data.subarray(32768, 36864))).toBe(true);
+    k.umount('/mnt/slow');
+    k.disks.detach(d);
+  });
+
   it('mount errors: unknown file system type, a non-ext4 image', () => {
     const blank = makeExt4Image(8 * 1024 * 1024, 'blank.img');
     const d = k.disks.attach(blank);

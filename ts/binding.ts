@@ -21,7 +21,7 @@ export interface NativeBinding {
   io(nr: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): number;
   stat(fd: number, path: Uint8Array | undefined, flags: number): number;
   getpid(): number;
-  diskAttach(path: string, readOnly: boolean): number;
+  diskAttach(path: string, readOnly: boolean, direct: boolean, latencyNs: number): number;
   diskDetach(id: number): number;
   mount(disk: number, fstype: string, mountPoint: string, flags: number, options: string | undefined): number;
   umount(mountPoint: string): number;

@@ -18,7 +18,21 @@ export interface BootOptions {
 export interface AttachOptions {
   /** Attach read-only: writes fail with EROFS and mounts are read-only. */
   readOnly?: boolean;
+  /**
+   * Open the image with O_DIRECT: every request goes to the host's device,
+   * bypassing the host's page cache. Fails with EOPNOTSUPP where the host
+   * file system refuses O_DIRECT (no silent fallback).
+   */
+  direct?: boolean;
+  /**
+   * Latency injected into every request, in microseconds (0 to 10000000):
+   * a syscall that reads the disk really sleeps in the kernel this long.
+   */
+  latencyUs?: number;
 }
+
+/** Largest injected latency: 10 s. */
+const MAX_LATENCY_US = 10_000_000;
 
 export interface MountOptions {
   /** File system type: 'ext4' (also 'ext2', 'ext3' through ext4). */
@@ -35,6 +49,10 @@ export interface Disk {
   readonly id: number;
   readonly path: string;
   readonly readOnly: boolean;
+  /** Opened with O_DIRECT. */
+  readonly direct: boolean;
+  /** Injected latency per request, in microseconds. */
+  readonly latencyUs: number;
   readonly device: string;
 }
 
@@ -232,9 +250,20 @@ export class Disks {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
     const readOnly = options.readOnly ?? false;
     if (typeof readOnly !== 'boolean') throw invalidType('options.readOnly', 'of type boolean', readOnly);
-    const id = native.diskAttach(path, readOnly);
-    if (id < 0) throw this.#kernel.error(-id, 'attach', path);
-    const disk: Disk = Object.freeze({ id, path, readOnly, device: `/dev/lkl${id}` });
+    const direct = options.direct ?? false;
+    if (typeof direct !== 'boolean') throw invalidType('options.direct', 'of type boolean', direct);
+    const latencyUs = options.latencyUs ?? 0;
+    if (typeof latencyUs !== 'number') throw invalidType('options.latencyUs', 'of type number', latencyUs);
+    if (!Number.isFinite(latencyUs) || latencyUs < 0 || latencyUs > MAX_LATENCY_US)
+      throw outOfRange('options.latencyUs', `a number of microseconds >= 0 && <= ${MAX_LATENCY_US}`, latencyUs);
+    const id = native.diskAttach(path, readOnly, direct, Math.round(latencyUs * 1000));
+    if (id < 0) {
+      const error = this.#kernel.error(-id, 'attach', path);
+      if (direct && (error as KernelError).code === 'EOPNOTSUPP')
+        error.message = `${error.message} (the host file system refuses O_DIRECT; attach without { direct: true })`;
+      throw error;
+    }
+    const disk: Disk = Object.freeze({ id, path, readOnly, direct, latencyUs, device: `/dev/lkl${id}` });
     this.#attached.set(id, disk);
     return disk;
   }

@@ -27,6 +27,7 @@
 #include <sys/vfs.h>
 #include <sys/uio.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lkl.h>
@@ -39,12 +40,19 @@
 #define MAX_DISKS		64
 #define RING_ENTRIES		256
 #define POOL_THREADS		2
+#define MAX_LATENCY_NS		10000000000ULL	/* 10 s */
 
 struct host_disk {
 	int fd;
 	int own_fd;
 	int read_only;
 	int in_memory;		/* on tmpfs/ramfs: I/O never waits for a device */
+	int direct;		/* opened with O_DIRECT */
+	unsigned int mem_align;	/* O_DIRECT: buffer address alignment */
+	unsigned int off_align;	/* O_DIRECT: offset and length alignment */
+	pthread_mutex_t bounce_lock;	/* serialises read-modify-write */
+	unsigned long long latency_ns;	/* injected before every request */
+	struct __kernel_timespec latency_ts;
 	unsigned long long size;
 	char mount_point[256];	/* where lkl_mount() mounted it, if anywhere */
 };
@@ -74,6 +82,90 @@ static void finish(struct host_disk *disk, struct lkl_disk_request *req, long re
 	}
 	req->result = res;
 	lkl_kernel_disk_complete(req);
+}
+
+/* True when @req can go to an O_DIRECT file as it is. */
+static int direct_aligned(struct host_disk *disk, struct lkl_disk_request *req)
+{
+	unsigned long long bits = req->offset | req->length;
+
+	for (int i = 0; i < req->nr_segs; i++) {
+		if ((unsigned long)req->segs[i].base & (disk->mem_align - 1))
+			return 0;
+		bits |= req->segs[i].len;
+	}
+	return !(bits & (disk->off_align - 1));
+}
+
+/* Whole-buffer pread/pwrite; reading past the end of the file gives zeroes. */
+static long io_full(struct host_disk *disk, int write, char *buf,
+		    size_t len, unsigned long long off, int flags)
+{
+	while (len) {
+		ssize_t r = write ? pwritev2(disk->fd, &(struct iovec){ buf, len }, 1, off, flags) :
+				    pread(disk->fd, buf, len, off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			if (write)
+				return -EIO;
+			memset(buf, 0, len);
+			return 0;
+		}
+		buf += r;
+		len -= r;
+		off += r;
+	}
+	return 0;
+}
+
+/*
+ * A request an O_DIRECT file cannot take as it is (offset, length or a
+ * buffer not aligned): through an aligned bounce buffer covering the aligned
+ * range around it.  A write first reads the partial blocks at both ends
+ * (read-modify-write, serialised per disk).  Synchronous; rare: file systems
+ * whose block is smaller than the host's alignment (e.g. ext4's superblock
+ * read at mount).  Returns 0 or a negative errno.
+ */
+static long bounce_io(struct host_disk *disk, struct lkl_disk_request *req)
+{
+	unsigned long long mask = disk->off_align - 1;
+	unsigned long long start = req->offset & ~mask;
+	unsigned long long end = (req->offset + req->length + mask) & ~mask;
+	size_t len = end - start, pos = req->offset - start;
+	size_t align = disk->mem_align > disk->off_align ? disk->mem_align : disk->off_align;
+	char *buf;
+	long ret = 0;
+
+	if (posix_memalign((void **)&buf, align, len))
+		return -ENOMEM;
+	pthread_mutex_lock(&disk->bounce_lock);
+	if (req->op == LKL_DISK_READ) {
+		ret = io_full(disk, 0, buf, len, start, 0);
+		for (int i = 0; !ret && i < req->nr_segs; i++) {
+			memcpy(req->segs[i].base, buf + pos, req->segs[i].len);
+			pos += req->segs[i].len;
+		}
+	} else {
+		if (start != req->offset)
+			ret = io_full(disk, 0, buf, disk->off_align, start, 0);
+		if (!ret && end != req->offset + req->length &&
+		    (end - disk->off_align != start || start == req->offset))
+			ret = io_full(disk, 0, buf + len - disk->off_align,
+				      disk->off_align, end - disk->off_align, 0);
+		for (int i = 0; !ret && i < req->nr_segs; i++) {
+			memcpy(buf + pos, req->segs[i].base, req->segs[i].len);
+			pos += req->segs[i].len;
+		}
+		if (!ret)
+			ret = io_full(disk, 1, buf, len, start, req->fua ? RWF_DSYNC : 0);
+	}
+	pthread_mutex_unlock(&disk->bounce_lock);
+	free(buf);
+	return ret;
 }
 
 /* Synchronous execution of @req from byte @done on (pool workers, and the
@@ -108,6 +200,10 @@ static long do_sync_io(struct host_disk *disk, struct lkl_disk_request *req,
 		}
 		return 0;
 	}
+
+	/* A remainder after a short transfer is unaligned as a rule. */
+	if (disk->direct && (done || !direct_aligned(disk, req)))
+		return bounce_io(disk, req);
 
 	for (int i = 0; i < req->nr_segs; i++) {
 		if (skip >= req->segs[i].len) {
@@ -163,6 +259,13 @@ static int try_inline(struct host_disk *disk, struct lkl_disk_request *req)
 	int flags = disk->in_memory ? 0 : RWF_NOWAIT;
 	ssize_t r;
 
+	/*
+	 * Not for a direct disk: nothing is at hand, and O_DIRECT with
+	 * RWF_NOWAIT would still go to the device (while holding the CPU).
+	 * Not with injected latency either: that request must wait.
+	 */
+	if (disk->direct || disk->latency_ns)
+		return 0;
 	if (req->op == LKL_DISK_READ)
 		r = preadv2(disk->fd, (struct iovec *)req->segs, req->nr_segs,
 			    req->offset, flags);
@@ -188,8 +291,18 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 	struct io_uring_sqe *sqe;
 	int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
-	while (!(sqe = io_uring_get_sqe(&ring)))
+	/* Room for the latency's timeout and the request, linked. */
+	while (io_uring_sq_space_left(&ring) < 2)
 		io_uring_submit(&ring);
+	if (disk->latency_ns) {
+		sqe = io_uring_get_sqe(&ring);
+		/* Expiry (-ETIME) counts as success: the linked I/O then runs. */
+		io_uring_prep_timeout(sqe, &disk->latency_ts, 0,
+				      IORING_TIMEOUT_ETIME_SUCCESS);
+		sqe->flags |= IOSQE_IO_LINK;
+		io_uring_sqe_set_data(sqe, NULL);
+	}
+	sqe = io_uring_get_sqe(&ring);
 
 	switch (req->op) {
 	case LKL_DISK_READ:
@@ -242,8 +355,10 @@ static int uring_reap(void)
 	io_uring_for_each_cqe(&ring, head, cqe) {
 		struct lkl_disk_request *req = io_uring_cqe_get_data(cqe);
 
-		finish(req->disk, req, cqe->res);
 		n++;
+		if (!req)
+			continue;	/* an injected latency's timeout */
+		finish(req->disk, req, cqe->res);
 	}
 	io_uring_cq_advance(&ring, n);
 	pthread_mutex_unlock(&reap_lock);
@@ -255,6 +370,7 @@ static int uring_reap(void)
 struct pool_item {
 	struct lkl_disk_request *req;
 	struct host_disk *disk;
+	struct timespec not_before;	/* with injected latency */
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -266,8 +382,20 @@ static void *pool_threads[POOL_THREADS];
 
 static void pool_submit(void *handle, struct lkl_disk_request *req, int last)
 {
+	struct host_disk *disk = handle;
+	struct timespec at = { 0 };
+
+	if (disk->latency_ns) {
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_sec += disk->latency_ns / 1000000000ULL;
+		at.tv_nsec += disk->latency_ns % 1000000000ULL;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+	}
 	pthread_mutex_lock(&pool_lock);
-	pool_queue[pool_tail++ % pool_size] = (struct pool_item){ req, handle };
+	pool_queue[pool_tail++ % pool_size] = (struct pool_item){ req, handle, at };
 	pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
 }
@@ -290,6 +418,12 @@ static void pool_worker(void *unused)
 		}
 		item = pool_queue[pool_head++ % pool_size];
 		pthread_mutex_unlock(&pool_lock);
+
+		/* Requests queue in order, so their deadlines are in order. */
+		while (item.not_before.tv_sec &&
+		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+				       &item.not_before, NULL) == EINTR)
+			;
 
 		item.req->result = do_sync_io(item.disk, item.req, 0);
 		lkl_kernel_disk_complete(item.req);
@@ -352,8 +486,20 @@ static int backend_start(void)
 	return 0;
 }
 
-static int dispatch_submit(void *disk, struct lkl_disk_request *req, int last)
+static int dispatch_submit(void *handle, struct lkl_disk_request *req, int last)
 {
+	struct host_disk *disk = handle;
+
+	/* An unaligned request to a direct disk, with io_uring: at once,
+	 * through a bounce buffer (rare; see bounce_io()). */
+	if (disk->direct && backend == BACKEND_URING &&
+	    (req->op == LKL_DISK_READ || req->op == LKL_DISK_WRITE) &&
+	    !direct_aligned(disk, req)) {
+		req->result = bounce_io(disk, req);
+		if (last)
+			uring_commit(disk);
+		return 1;
+	}
 	if (try_inline(disk, req)) {
 		if (last && backend == BACKEND_URING)
 			uring_commit(disk);	/* earlier requests of the batch */
@@ -417,15 +563,65 @@ void lkl_disk_shutdown(void)
 
 /* --- the public API -------------------------------------------------------- */
 
-int lkl_disk_attach_fd(int fd, int flags)
+/*
+ * The alignment O_DIRECT needs on @disk's file: statx STATX_DIOALIGN where
+ * the host tells, the logical block size of a block device, else 4096.  Then
+ * one aligned read proves the file system takes O_DIRECT.  Returns 0, or
+ * -EOPNOTSUPP when the host file system refuses it.
+ */
+static int direct_setup(struct host_disk *disk, const struct stat *st)
+{
+	struct statx stx;
+	int lbs;
+	void *buf;
+	long r;
+
+	disk->mem_align = disk->off_align = 4096;
+	if (!statx(disk->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) &&
+	    (stx.stx_mask & STATX_DIOALIGN)) {
+		if (!stx.stx_dio_offset_align)
+			return -EOPNOTSUPP;	/* the file system says no */
+		disk->mem_align = stx.stx_dio_mem_align;
+		disk->off_align = stx.stx_dio_offset_align;
+	} else if (S_ISBLK(st->st_mode) && !ioctl(disk->fd, BLKSSZGET, &lbs) && lbs > 0) {
+		disk->off_align = lbs;
+		disk->mem_align = lbs;
+	}
+	/* Tests force a coarser alignment to exercise the bounce buffers. */
+	if (getenv("LKL_DISK_DIRECT_ALIGN")) {
+		unsigned long a = strtoul(getenv("LKL_DISK_DIRECT_ALIGN"), NULL, 0);
+
+		if (a > disk->off_align)
+			disk->off_align = a;
+		if (a > disk->mem_align)
+			disk->mem_align = a;
+	}
+	if (disk->off_align & (disk->off_align - 1) || disk->off_align > 65536 ||
+	    disk->mem_align & (disk->mem_align - 1) || disk->mem_align > 65536)
+		return -EOPNOTSUPP;
+	if (disk->mem_align < sizeof(void *))
+		disk->mem_align = sizeof(void *);
+	if (posix_memalign(&buf, disk->off_align > disk->mem_align ?
+			   disk->off_align : disk->mem_align, disk->off_align))
+		return -ENOMEM;
+	r = pread(disk->fd, buf, disk->off_align, 0);
+	free(buf);
+	if (r < 0)
+		return errno == EINVAL ? -EOPNOTSUPP : -errno;
+	return 0;
+}
+
+static int attach_fd(int fd, const struct lkl_disk_options *opts)
 {
 	struct host_disk *disk;
 	struct statfs sfs;
 	struct stat st;
 	long dev;
-	int minor, ret, acc;
+	int minor, ret, acc, flags = opts->flags;
 
-	if (flags & ~LKL_DISK_READ_ONLY)
+	if (flags & ~(LKL_DISK_READ_ONLY | LKL_DISK_DIRECT))
+		return -EINVAL;
+	if (opts->latency_ns > MAX_LATENCY_NS)
 		return -EINVAL;
 	if (fstat(fd, &st))
 		return -errno;
@@ -434,11 +630,18 @@ int lkl_disk_attach_fd(int fd, int flags)
 		return -errno;
 	if (!(flags & LKL_DISK_READ_ONLY) && (acc & O_ACCMODE) == O_RDONLY)
 		return -EBADF;	/* a read-write disk needs a writable fd */
+	if ((flags & LKL_DISK_DIRECT) && !(acc & O_DIRECT))
+		return -EINVAL;	/* the descriptor is the caller's: not changed */
 	disk = calloc(1, sizeof(*disk));
 	if (!disk)
 		return -ENOMEM;
 	disk->fd = fd;
 	disk->read_only = !!(flags & LKL_DISK_READ_ONLY);
+	disk->direct = !!(acc & O_DIRECT);
+	disk->latency_ns = opts->latency_ns;
+	disk->latency_ts.tv_sec = opts->latency_ns / 1000000000ULL;
+	disk->latency_ts.tv_nsec = opts->latency_ns % 1000000000ULL;
+	pthread_mutex_init(&disk->bounce_lock, NULL);
 	if (!fstatfs(fd, &sfs))
 		disk->in_memory = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
 	if (S_ISREG(st.st_mode)) {
@@ -453,6 +656,15 @@ int lkl_disk_attach_fd(int fd, int flags)
 		return -EINVAL;
 	}
 	disk->size &= ~511ULL;
+	if (disk->direct) {
+		ret = direct_setup(disk, &st);
+		if (ret) {
+			free(disk);
+			return ret;
+		}
+		/* A direct write past the last aligned block would grow the file. */
+		disk->size &= ~(unsigned long long)(disk->off_align - 1);
+	}
 	if (!disk->size) {
 		free(disk);
 		return -EINVAL;	/* an empty image */
@@ -489,13 +701,35 @@ int lkl_disk_attach_fd(int fd, int flags)
 	return minor;
 }
 
-int lkl_disk_attach(const char *path, int flags)
+int lkl_disk_attach_fd_opts(int fd, const struct lkl_disk_options *opts)
 {
-	int fd, ret;
+	static const struct lkl_disk_options none;
 
+	return attach_fd(fd, opts ? opts : &none);
+}
+
+int lkl_disk_attach_fd(int fd, int flags)
+{
+	return attach_fd(fd, &(struct lkl_disk_options){ .flags = flags });
+}
+
+int lkl_disk_attach_opts(const char *path, const struct lkl_disk_options *opts)
+{
+	static const struct lkl_disk_options none;
+	int fd, ret, flags;
+
+	if (!opts)
+		opts = &none;
+	flags = opts->flags;
 	if (!path)
 		return -EFAULT;
-	fd = open(path, ((flags & LKL_DISK_READ_ONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (flags & ~(LKL_DISK_READ_ONLY | LKL_DISK_DIRECT))
+		return -EINVAL;
+	fd = open(path, ((flags & LKL_DISK_READ_ONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		  ((flags & LKL_DISK_DIRECT) ? O_DIRECT : 0));
+	/* O_DIRECT refused at open (a file system without direct I/O). */
+	if (fd < 0 && errno == EINVAL && (flags & LKL_DISK_DIRECT))
+		return -EOPNOTSUPP;
 	if (fd < 0)
 		return -errno;
 	/*
@@ -507,13 +741,18 @@ int lkl_disk_attach(const char *path, int flags)
 		close(fd);
 		return ret;
 	}
-	ret = lkl_disk_attach_fd(fd, flags);
+	ret = attach_fd(fd, opts);
 	if (ret < 0) {
 		close(fd);
 		return ret;
 	}
 	disks[ret]->own_fd = 1;
 	return ret;
+}
+
+int lkl_disk_attach(const char *path, int flags)
+{
+	return lkl_disk_attach_opts(path, &(struct lkl_disk_options){ .flags = flags });
 }
 
 static struct host_disk *disk_get(int id)

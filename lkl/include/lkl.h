@@ -125,26 +125,68 @@ int lkl_halt(void);
 
 /* Flags of lkl_disk_attach(). */
 #define LKL_DISK_READ_ONLY	1
+#define LKL_DISK_DIRECT		2	/* O_DIRECT: bypass the host's page cache */
 
 /**
  * lkl_disk_attach - attach a host image file as a kernel block device
  * @path: a regular file (or host block device), opened by the library
- * @flags: 0 or LKL_DISK_READ_ONLY
+ * @flags: 0, or LKL_DISK_READ_ONLY and/or LKL_DISK_DIRECT
  *
  * Needs a booted kernel.  The capacity is the file's size (rounded down to
  * 512 bytes); the device appears as /dev/lklN inside the kernel.  The file is
  * locked (flock: exclusive, shared when read-only) until detach or halt, so a
  * second read-write attach of the same image, from this process or another,
  * fails with -EBUSY.  Returns the disk id N (>= 0) or a negative errno.
+ *
+ * LKL_DISK_DIRECT opens the image with O_DIRECT: every request goes to the
+ * host's device, bypassing the host's page cache (the kernel inside keeps its
+ * own).  Requests whose offset, length or buffers are not aligned to what
+ * the host file needs (statx STATX_DIOALIGN, or 4096 where the host does not
+ * say) go through an aligned bounce buffer; the capacity is rounded down to
+ * that alignment.  When the host file system refuses O_DIRECT, the attach
+ * fails with -EOPNOTSUPP: it never falls back to buffered I/O.
  */
 int lkl_disk_attach(const char *path, int flags);
 
 /**
+ * struct lkl_disk_options - how lkl_disk_attach_opts() attaches an image
+ * @flags: LKL_DISK_READ_ONLY and/or LKL_DISK_DIRECT, as lkl_disk_attach()
+ * @latency_ns: added to every request (0: none; at most 10 s).  A request
+ *	is submitted to the host only when this time has passed, without
+ *	holding the CPU meanwhile (an io_uring timeout linked before the I/O,
+ *	or a wait in the pool worker): a syscall that reads the disk really
+ *	sleeps in the kernel for at least this long.  For tests of
+ *	asynchronous calls, and to model slower devices.
+ */
+struct lkl_disk_options {
+	int flags;
+	unsigned long long latency_ns;
+};
+
+/**
+ * lkl_disk_attach_opts - lkl_disk_attach() with options
+ * @path: the image, as for lkl_disk_attach()
+ * @opts: the options; NULL is the same as all zero
+ *
+ * Returns the disk id (>= 0) or a negative errno: -EINVAL for unknown flags
+ * or a latency above 10 s.
+ */
+int lkl_disk_attach_opts(const char *path, const struct lkl_disk_options *opts);
+
+/**
  * lkl_disk_attach_fd - like lkl_disk_attach() for an open file descriptor,
  * which stays the caller's (it must stay open until detach or halt).  Takes
- * no lock: that is the caller's to take.
+ * no lock: that is the caller's to take.  LKL_DISK_DIRECT requires a
+ * descriptor opened with O_DIRECT (-EINVAL otherwise); a descriptor opened
+ * with O_DIRECT is treated as direct in any case.
  */
 int lkl_disk_attach_fd(int fd, int flags);
+
+/**
+ * lkl_disk_attach_fd_opts - lkl_disk_attach_fd() with the options of
+ * lkl_disk_attach_opts()
+ */
+int lkl_disk_attach_fd_opts(int fd, const struct lkl_disk_options *opts);
 
 /**
  * lkl_disk_detach - remove disk @disk; -EBUSY while it is mounted.

@@ -227,6 +227,81 @@ static void disk_bench(const char *dir, const char *label)
 	unlink(img);
 }
 
+/*
+ * direct-randread-qd1: 4 KiB random reads at QD1 of a file in an ext4 image
+ * on the VM's disk, attached with LKL_DISK_DIRECT; the kernel's page cache is
+ * dropped, readahead is off (POSIX_FADV_RANDOM) and every block is read once,
+ * so each read goes to the host's device.  The host baseline: pread with
+ * O_DIRECT of as many distinct blocks of the same image file.
+ */
+static void shuffle(unsigned long *v, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		v[i] = i;
+	for (unsigned long i = n - 1; i > 0; i--) {
+		unsigned long j = lrand48() % (i + 1), t = v[i];
+
+		v[i] = v[j];
+		v[j] = t;
+	}
+}
+
+static void direct_bench(const char *dir)
+{
+	static unsigned long blocks[FILE_SIZE / 4096];
+	char img[256], cmd[600];
+	double t0;
+	char *abuf;
+	long fd;
+	int disk, imgfd;
+
+	snprintf(img, sizeof(img), "%s/lkl-bench-direct-%d.img", dir, getpid());
+	snprintf(cmd, sizeof(cmd), "truncate -s 512M %s && mke2fs -q -F -t ext4 %s >/dev/null 2>&1", img, img);
+	if (system(cmd) || posix_memalign((void **)&abuf, 4096, 4096)) {
+		fprintf(stderr, "bench: cannot make %s\n", img);
+		return;
+	}
+	disk = lkl_disk_attach(img, LKL_DISK_DIRECT);
+	if (disk < 0 || lkl_mount(disk, "ext4", "/mnt/direct", 0, NULL)) {
+		fprintf(stderr, "bench: cannot attach/mount %s directly: %s\n", img,
+			lkl_strerror(disk < 0 ? disk : -5));
+		unlink(img);
+		return;
+	}
+	fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/direct/f", LKL_O_CREAT | LKL_O_RDWR | LKL_O_TRUNC, 0644);
+	for (unsigned long off = 0; off < FILE_SIZE; off += CHUNK)
+		if (lkl_sys_write(fd, chunk, CHUNK) != (long)CHUNK)
+			abort();
+	lkl_sys_fsync(fd);
+	lkl_sys_close(fd);
+	kernel_drop_caches();
+
+	fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/direct/f", LKL_O_RDONLY, 0);
+	lkl_sys_fadvise64(fd, 0, 0, POSIX_FADV_RANDOM);
+	lkl_sys_pread64(fd, abuf, 4096, 0);	/* the extent tree, once */
+	shuffle(blocks, FILE_SIZE / 4096);
+	t0 = now_ns();
+	for (int i = 0; i < RAND_READS; i++)
+		if (lkl_sys_pread64(fd, abuf, 4096, (blocks[i] + 1) % (FILE_SIZE / 4096) * 4096) != 4096)
+			abort();
+	record("direct-randread-qd1", "lkl", "latency", (now_ns() - t0) / RAND_READS / 1e3, "us");
+	lkl_sys_close(fd);
+
+	imgfd = open(img, O_RDONLY | O_DIRECT);
+	shuffle(blocks, FILE_SIZE / 4096);
+	t0 = now_ns();
+	for (int i = 0; i < RAND_READS; i++)
+		if (pread(imgfd, abuf, 4096, blocks[i] * 4096) != 4096)
+			abort();
+	record("direct-randread-qd1", "host", "latency", (now_ns() - t0) / RAND_READS / 1e3, "us");
+	close(imgfd);
+
+	lkl_umount("/mnt/direct");
+	lkl_disk_detach(disk);
+	unlink(img);
+	free(abuf);
+}
+
 int main(void)
 {
 	static char data[1 << 20];
@@ -266,8 +341,11 @@ int main(void)
 	memset(chunk, 0x5a, CHUNK);
 	lkl_sys_mkdirat(LKL_AT_FDCWD, "/proc", 0555);
 	lkl_sys_mount("proc", "/proc", "proc", 0, NULL);
-	disk_bench("/dev/shm", "tmpfs");
-	disk_bench(getenv("LKL_BENCH_DISK_DIR") ?: "/var/tmp", "disk");
+	if (!getenv("LKL_BENCH_DIRECT_ONLY")) {
+		disk_bench("/dev/shm", "tmpfs");
+		disk_bench(getenv("LKL_BENCH_DISK_DIR") ?: "/var/tmp", "disk");
+	}
+	direct_bench(getenv("LKL_BENCH_DISK_DIR") ?: "/var/tmp");
 	lkl_halt();
 
 	printf("%-34s %14s %14s %8s\n", "scenario", "lkl", "host", "lkl/host");

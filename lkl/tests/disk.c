@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lkl/asm-generic/errno.h>
@@ -429,6 +430,176 @@ static int test_bad_images(void)
 	return 0;
 }
 
+/* What the kernel wrote through a direct disk reads back, after a remount
+ * and for the host's tools; with a forced 4096-byte alignment and 1 KiB ext4
+ * blocks, every metadata block goes through the bounce buffers. */
+static int direct_round_trip(const char *image, const char *mnt, int blocksize)
+{
+	static unsigned char want[3 << 20], got[3 << 20];
+	char file[64];
+	int disk;
+	long fd;
+
+	CHECK(!run("mke2fs -q -F -t ext4 -b %d %s 32M", blocksize, image), "mke2fs");
+	disk = lkl_disk_attach(image, LKL_DISK_DIRECT);
+	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
+	CHECK_OK(lkl_mount(disk, "ext4", mnt, 0, NULL));
+	fill_random(want, sizeof(want));
+	for (int i = 0; i < 8; i++) {
+		/* Sizes that are no multiple of a block: partial tails. */
+		size_t len = sizeof(want) / (i + 1) - i * 333;
+
+		snprintf(file, sizeof(file), "%s/f%d", mnt, i);
+		fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, file, LKL_O_CREAT | LKL_O_WRONLY, 0644));
+		CHECK(lkl_sys_write(fd, (char *)want + i, len) == (long)len, "write %s", file);
+		CHECK_OK(lkl_sys_fsync(fd));
+		lkl_sys_close(fd);
+	}
+	CHECK_OK(lkl_umount(mnt));
+	CHECK_OK(lkl_mount(disk, "ext4", mnt, 0, NULL));
+	for (int i = 0; i < 8; i++) {
+		size_t len = sizeof(want) / (i + 1) - i * 333;
+		long n;
+
+		snprintf(file, sizeof(file), "%s/f%d", mnt, i);
+		n = kernel_read_file(file, got, sizeof(got));
+		CHECK(n == (long)len, "%s: %ld bytes, want %zu", file, n, len);
+		CHECK(!memcmp(want + i, got, len), "%s differs", file);
+	}
+	CHECK_OK(lkl_umount(mnt));
+	CHECK_OK(lkl_disk_detach(disk));
+	CHECK(!run("e2fsck -fn %s", image), "e2fsck -fn finds errors in %s", image);
+	return 0;
+}
+
+static int test_direct(void)
+{
+	int ret;
+
+	if (direct_round_trip(tmp_path("direct.img"), "/mnt/direct", 4096))
+		return -1;
+	setenv("LKL_DISK_DIRECT_ALIGN", "4096", 1);
+	ret = direct_round_trip(tmp_path("direct1k.img"), "/mnt/direct1k", 1024);
+	unsetenv("LKL_DISK_DIRECT_ALIGN");
+	return ret;
+}
+
+/* A file system without O_DIRECT (procfs here; tmpfs before Linux 6.6)
+ * fails a direct attach: no silent fallback to buffered I/O. */
+static int test_direct_refused(void)
+{
+	int disk = lkl_disk_attach("/proc/self/status", LKL_DISK_READ_ONLY | LKL_DISK_DIRECT);
+
+	CHECK(disk == -LKL_EOPNOTSUPP, "attach returned %d (%s)", disk, lkl_strerror(disk));
+	disk = lkl_disk_attach_fd(0, LKL_DISK_READ_ONLY | LKL_DISK_DIRECT);
+	CHECK(disk == -LKL_EINVAL, "attach_fd of a descriptor without O_DIRECT: %d", disk);
+	return 0;
+}
+
+static double mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* Make an image with /f (64 KiB of known bytes), attached with @latency_ns
+ * and mounted at @mnt with a cold page cache. */
+static int latency_disk(const char *name, const char *mnt, unsigned long long latency_ns,
+			unsigned char *data)
+{
+	struct lkl_disk_options opts = { .latency_ns = latency_ns };
+	char file[64];
+	int disk;
+	long fd;
+
+	CHECK(!run("mke2fs -q -F -t ext4 %s 8M", tmp_path(name)), "mke2fs");
+	disk = lkl_disk_attach_opts(tmp_path(name), &opts);
+	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
+	CHECK_OK(lkl_mount(disk, "ext4", mnt, 0, NULL));
+	snprintf(file, sizeof(file), "%s/f", mnt);
+	fill_random(data, 65536);
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, file, LKL_O_CREAT | LKL_O_WRONLY, 0644));
+	CHECK(lkl_sys_write(fd, (char *)data, 65536) == 65536, "write");
+	lkl_sys_close(fd);
+	CHECK_OK(lkl_umount(mnt));	/* drops the file's pages */
+	CHECK_OK(lkl_mount(disk, "ext4", mnt, 0, NULL));
+	return disk;
+}
+
+static int test_latency(void)
+{
+	static unsigned char data[65536], got[4096];
+	struct lkl_disk_options bad = { .latency_ns = 10000000001ULL };
+	double t0, us;
+	int disk;
+	long fd;
+
+	CHECK(lkl_disk_attach_opts(tmp_path("main.img"), &bad) == -LKL_EINVAL,
+	      "a latency above 10 s is refused");
+	disk = latency_disk("slow.img", "/mnt/slow", 200000, data);
+	if (disk < 0)
+		return -1;
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/slow/f", LKL_O_RDONLY, 0));
+	t0 = mono_us();
+	CHECK(lkl_sys_pread64(fd, (char *)got, 4096, 40960) == 4096, "pread");
+	us = mono_us() - t0;
+	lkl_sys_close(fd);
+	CHECK(us >= 200, "an uncached read took %.1f us with 200 us injected", us);
+	CHECK(!memcmp(got, data + 40960, 4096), "data differs");
+	CHECK_OK(lkl_umount("/mnt/slow"));
+	CHECK_OK(lkl_disk_detach(disk));
+	return 0;
+}
+
+struct slow_reader {
+	double start, end;
+	long ret;
+	unsigned char got[4096];
+};
+
+static void *slow_reader_main(void *arg)
+{
+	struct slow_reader *r = arg;
+	long fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/slow2/f", LKL_O_RDONLY, 0);
+
+	r->start = mono_us();
+	r->ret = fd < 0 ? fd : lkl_sys_pread64(fd, (char *)r->got, 4096, 8192);
+	r->end = mono_us();
+	lkl_sys_close(fd);
+	return NULL;
+}
+
+/* While one thread's read sleeps out its injected latency, the CPU is free:
+ * another thread's syscalls run and return meanwhile. */
+static int test_latency_does_not_block(void)
+{
+	static unsigned char data[65536];
+	static struct slow_reader r;
+	pthread_t thread;
+	double mid;
+	int disk;
+
+	disk = latency_disk("slow2.img", "/mnt/slow2", 50000000, data);	/* 50 ms */
+	if (disk < 0)
+		return -1;
+	CHECK(!pthread_create(&thread, NULL, slow_reader_main, &r), "pthread_create");
+	usleep(10000);
+	CHECK(lkl_sys_getpid() > 0, "getpid");
+	mid = mono_us();
+	pthread_join(thread, NULL);
+	CHECK(r.ret == 4096, "pread: %ld", r.ret);
+	CHECK(!memcmp(r.got, data + 8192, 4096), "data differs");
+	CHECK(r.end - r.start >= 50000, "the read took %.0f us with 50 ms injected",
+	      r.end - r.start);
+	CHECK(mid < r.end, "getpid returned only after the slow read (%.0f us later)",
+	      mid - r.end);
+	CHECK_OK(lkl_umount("/mnt/slow2"));
+	CHECK_OK(lkl_disk_detach(disk));
+	return 0;
+}
+
 static int test_halt(void)
 {
 	int ret = lkl_halt();
@@ -441,7 +612,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(11);
+	test_plan(15);
 	test_run("boot", test_boot);
 	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
 	test_run("64 MiB of random writes survive a remount", test_random_writes);
@@ -452,6 +623,10 @@ int main(void)
 	test_run("two disks at once", test_two_disks);
 	test_run("read-only disk refuses writes; images are locked while attached", test_read_only);
 	test_run("garbage and truncated images fail to mount", test_bad_images);
+	test_run("direct (O_DIRECT) disks keep what was written, bounced or not", test_direct);
+	test_run("direct attach fails where the host refuses O_DIRECT", test_direct_refused);
+	test_run("injected latency: an uncached read takes at least 200 us", test_latency);
+	test_run("injected latency does not hold the CPU", test_latency_does_not_block);
 	test_run("halt", test_halt);
 	return test_done();
 }
