@@ -26,6 +26,10 @@
  * @disk_requests_queued: block requests queued to the host backend and
  *	completed later (an interrupt)
  * @host_threads_created: host threads the library started
+ * @cpu_thread_notifies: notifications written to the sleeping CPU thread
+ *	(each wakes it at once)
+ * @idle_alarms: host alarms set so that the sleeping CPU thread wakes at an
+ *	earlier timer deadline (no wake-up now)
  */
 struct lkl_stats {
 	unsigned long long syscalls_fast;
@@ -37,6 +41,8 @@ struct lkl_stats {
 	unsigned long long disk_requests_inline;
 	unsigned long long disk_requests_queued;
 	unsigned long long host_threads_created;
+	unsigned long long cpu_thread_notifies;
+	unsigned long long idle_alarms;
 };
 
 #endif /* _LKL_STATS_H */

@@ -101,6 +101,45 @@ static void host_pread4k(long n)
 			abort();
 }
 
+/*
+ * The first call after 15 ms of quiet, when the CPU thread has parked the
+ * caller's task and gone idle (the common case of a program that makes calls
+ * at irregular intervals), against the host's getpid after the same pause.
+ */
+#define QUIET_CALLS	200
+
+static void first_call_after_quiet(void)
+{
+	double lkl_t[QUIET_CALLS], host_t[QUIET_CALLS], t0;
+	struct lkl_stats before, after;
+
+	lkl_stats(&before, sizeof(before));
+	for (int i = 0; i < QUIET_CALLS; i++) {
+		usleep(15000);
+		t0 = now_ns();
+		lkl_sys_getpid();
+		lkl_t[i] = now_ns() - t0;
+		usleep(15000);
+		t0 = now_ns();
+		syscall(SYS_getpid);
+		host_t[i] = now_ns() - t0;
+	}
+	lkl_stats(&after, sizeof(after));
+	record("first_call_after_quiet", "lkl", "latency", median(lkl_t, QUIET_CALLS), "ns");
+	record("first_call_after_quiet", "host", "latency", median(host_t, QUIET_CALLS), "ns");
+	/* Per call; the aim is 0 (no other thread involved). */
+	record("first_call_after_quiet_handoffs", "lkl", "count",
+	       (double)(after.cpu_handoffs - before.cpu_handoffs) / QUIET_CALLS, "/call");
+	record("first_call_after_quiet_lock_waits", "lkl", "count",
+	       (double)(after.cpu_lock_waits - before.cpu_lock_waits) / QUIET_CALLS, "/call");
+	record("first_call_after_quiet_notifies", "lkl", "count",
+	       (double)(after.cpu_thread_notifies - before.cpu_thread_notifies) / QUIET_CALLS, "/call");
+	record("first_call_after_quiet_alarms", "lkl", "count",
+	       (double)(after.idle_alarms - before.idle_alarms) / QUIET_CALLS, "/call");
+	record("first_call_after_quiet_borrowed", "lkl", "count",
+	       (double)(after.syscalls_borrowed - before.syscalls_borrowed) / QUIET_CALLS, "/call");
+}
+
 /* --- disks: an ext4 image on tmpfs and on the VM's disk ------------------ */
 
 #define FILE_SIZE	(256UL << 20)
@@ -320,6 +359,7 @@ int main(void)
 
 	record("null_syscall", "lkl", "latency", per_op_ns(lkl_null, 1000000), "ns");
 	record("null_syscall", "host", "latency", per_op_ns(host_null, 1000000), "ns");
+	first_call_after_quiet();
 
 	/* A 1 MiB file in the kernel's tmpfs and one on the host's /dev/shm. */
 	memset(data, 'x', sizeof(data));

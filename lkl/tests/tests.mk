@@ -13,7 +13,7 @@ $(OUT)/tests/disk-%: $(OUT)/tests/disk
 	@chmod +x $@
 TEST_CFLAGS := -O2 -g -Wall -Wno-unused-function -I$(OUT)/include -I$(LKL_DIR)/tests
 
-$(OUT)/tests/%: $(LKL_DIR)/tests/%.c $(LKL_DIR)/tests/test.h $(OUT)/liblkl.a $(OUT)/include/lkl/syscalls.h
+$(OUT)/tests/%: $(LKL_DIR)/tests/%.c $(LKL_DIR)/tests/test.h $(OUT)/liblkl.a $(OUT)/include/lkl/syscalls.h $(PUBLIC_HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  TESTCC  $(notdir $@)"
 	@$(CC) $(TEST_CFLAGS) $< $(OUT)/liblkl.a -luring -lpthread -o $@
@@ -21,7 +21,7 @@ $(OUT)/tests/%: $(LKL_DIR)/tests/%.c $(LKL_DIR)/tests/test.h $(OUT)/liblkl.a $(O
 check: all $(TEST_BINS) $(TEST_RUNS)
 	@prove -v $(TEST_RUNS)
 
-$(OUT)/bench/bench: $(LKL_DIR)/tests/bench.c $(OUT)/liblkl.a $(OUT)/include/lkl/syscalls.h
+$(OUT)/bench/bench: $(LKL_DIR)/tests/bench.c $(OUT)/liblkl.a $(OUT)/include/lkl/syscalls.h $(PUBLIC_HEADERS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(TEST_CFLAGS) $< $(OUT)/liblkl.a -luring -lpthread -o $@
 

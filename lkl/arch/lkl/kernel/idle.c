@@ -24,8 +24,10 @@ static unsigned long long sleep_until;
 void lkl_notify_cpu_thread(void)
 {
 	__atomic_add_fetch(&lkl_idle_seq, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&sleep_until, __ATOMIC_SEQ_CST))
+	if (__atomic_load_n(&sleep_until, __ATOMIC_SEQ_CST)) {
+		lkl_stat_inc(cpu_thread_notifies);
 		lkl_ops->idle_notify(&lkl_idle_seq);
+	}
 }
 
 /**
@@ -40,8 +42,10 @@ void lkl_idle_deadline_moved(unsigned long long deadline)
 {
 	unsigned long long until = __atomic_load_n(&sleep_until, __ATOMIC_SEQ_CST);
 
-	if (until && deadline && deadline < until)
+	if (until && deadline && deadline < until) {
+		lkl_stat_inc(idle_alarms);
 		lkl_ops->idle_alarm(deadline);
+	}
 }
 
 void arch_cpu_idle(void)
