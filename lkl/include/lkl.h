@@ -25,6 +25,10 @@ extern "C" {
  * the command line contains "lkl_test_hooks=1".
  */
 #define LKL_SYSCALL_TEST_PANIC	0x10000
+/* Test hooks too: the next host thread's task creation fails with -ENOMEM;
+ * the interrupt named by "lkl_test_irq=N" panics the next time it runs. */
+#define LKL_SYSCALL_TEST_FAIL_TASK	0x10001
+#define LKL_SYSCALL_TEST_PANIC_IN_IRQ	0x10002
 
 /**
  * typedef lkl_console_hook - receives kernel console output

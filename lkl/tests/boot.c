@@ -646,6 +646,19 @@ static int test_stats(void)
 	return 0;
 }
 
+/* clone from the C API (no window) used to crash the host: refused. */
+static int test_clone_refused(void)
+{
+	long args[6] = { 17 /* SIGCHLD */, 0, 0, 0, 0, 0 };
+	long ret = lkl_syscall(__LKL_NR_clone, args);
+
+	CHECK(ret == -LKL_ENOSYS, "clone returned %ld", ret);
+	ret = lkl_syscall(__LKL_NR_clone3, args);
+	CHECK(ret == -LKL_ENOSYS, "clone3 returned %ld", ret);
+	CHECK_OK(lkl_sys_getpid());
+	return 0;
+}
+
 static long blocked_read_ret;
 
 static void *blocked_reader(void *arg)
@@ -690,7 +703,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(23);
+	test_plan(24);
 	test_run("calls before boot fail", test_before_boot);
 	test_run("boot", test_boot);
 	test_run("second boot fails", test_second_boot);
@@ -712,6 +725,7 @@ int main(void)
 	test_run("interrupts from any host thread", test_irq_from_any_thread);
 	test_run("first call after a quiet moment: no handoff", test_first_call_after_quiet);
 	test_run("lkl_stats", test_stats);
+	test_run("clone from the C API is refused", test_clone_refused);
 	test_run("thread blocked at halt", test_start_blocked_reader);
 	test_run("halt", test_halt);
 	return test_done();

@@ -1,15 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # C tests (TAP, run with prove) and the benchmark; included by lkl/Makefile.
 
-TEST_NAMES := boot panic disk
+TEST_NAMES := boot panic panic-irq thread-exit disk
 TEST_BINS  := $(addprefix $(OUT)/tests/,$(TEST_NAMES))
 # The disk tests run once per block backend.
-TEST_RUNS  := $(OUT)/tests/boot $(OUT)/tests/panic \
+TEST_RUNS  := $(OUT)/tests/boot $(OUT)/tests/panic $(OUT)/tests/panic-irq \
               $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads \
+              $(OUT)/tests/thread-exit-valgrind \
               $(LKL_DIR)/tests/deps-check.sh
 
 $(OUT)/tests/disk-%: $(OUT)/tests/disk
 	@printf '#!/bin/sh\nLKL_DISK_BACKEND=%s exec "$$(dirname "$$0")/disk"\n' $* > $@
+	@chmod +x $@
+$(OUT)/tests/thread-exit-valgrind: $(OUT)/tests/thread-exit
+	@printf '#!/bin/sh\nexec %s "$$(dirname "$$0")/thread-exit"\n' $(LKL_DIR)/tests/valgrind-freed.sh > $@
 	@chmod +x $@
 TEST_CFLAGS := -O2 -g -Wall -Wno-unused-function -I$(OUT)/include -I$(LKL_DIR)/tests
 

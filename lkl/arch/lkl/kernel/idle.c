@@ -57,13 +57,23 @@ void arch_cpu_idle(void)
 	 * with interrupts enabled, and the idle loop then re-evaluates the
 	 * next timer event (a handler may have added a timer).
 	 */
-	if (unlikely(lkl_thread_self() != self)) {
+	struct lkl_thread *runner = lkl_thread_self();
+
+	if (unlikely(runner != self)) {
 		/*
-		 * A thread entering the kernel resumed the idle task to leave
-		 * idle on its own thread (lkl_switch_to_own_task()) after it
-		 * woke its task; it cannot wait here in the CPU thread's place.
+		 * A thread in its entry runs idle (lkl_switch_to_own_task()).
+		 * With something to run, the idle loop switches to it at once.
+		 * Otherwise park idle where the CPU thread keeps it and send
+		 * the thread back to its entry, which returns to its caller
+		 * (its task could not be created).
 		 */
-		WARN_ON_ONCE(!need_resched());
+		if (!need_resched()) {
+			WARN_ON_ONCE(!runner->task_error);
+			if (!lkl_ctx_save(&self->entry_ctx))
+				lkl_thread_leave_idle(runner);
+			if (self->entry_switched)
+				schedule_tail(lkl_switch_last);
+		}
 		raw_local_irq_enable();
 		return;
 	}

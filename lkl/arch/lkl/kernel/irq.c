@@ -73,8 +73,19 @@ void lkl_kernel_trigger_irq(int irq)
 		lkl_notify_cpu_thread();
 		return;
 	}
-	if (lkl_cpu_try_take(self))
+	if (lkl_cpu_owned_by(self)) {
+		/* Inside a kernel entry, whose escape point serves. */
+		lkl_cpu_try_take(self);
 		lkl_cpu_release(self);
+		return;
+	}
+	if (!lkl_cpu_try_lock(self))
+		return;		/* the owner runs it when it releases the CPU */
+	/* A panic in a handler leaves the kernel through here. */
+	WRITE_ONCE(self->inside, 1);
+	if (!lkl_ctx_save(&self->escape_ctx))
+		lkl_cpu_release(self);
+	__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);
 }
 
 void __init init_IRQ(void)
@@ -92,8 +103,12 @@ void __init init_IRQ(void)
 static int test_irq;
 core_param(lkl_test_irq, test_irq, int, 0444);
 
+bool lkl_test_irq_panics;
+
 static irqreturn_t lkl_test_irq_handler(int irq, void *dev_id)
 {
+	if (READ_ONCE(lkl_test_irq_panics))
+		panic("lkl: panic requested in the test interrupt");
 	return IRQ_HANDLED;
 }
 

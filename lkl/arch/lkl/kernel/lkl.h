@@ -37,6 +37,10 @@ extern int lkl_state;
  * @borrowed: the task whose identity the thread runs under while it makes
  *	its own task current (no context of that task is saved)
  * @target: the task that was handed to this thread with the CPU
+ * @in_entry: the thread is making its task current
+ *	(lkl_switch_to_own_task()) and may run idle itself
+ * @task_error: creating @task failed with this errno (returned to the
+ *	caller, who may try again)
  * @was_handed: the thread waited for another to hand it the CPU since it
  *	last entered (for the counters)
  * @handed: futex word, set when the CPU is handed to this thread
@@ -62,6 +66,8 @@ struct lkl_thread {
 	struct task_struct *borrowed;
 	struct task_struct *target;
 	bool was_handed;
+	bool in_entry;
+	int task_error;
 	unsigned int handed;
 	void *wait_stack;
 	struct lkl_ctx wait_ctx;
@@ -79,6 +85,7 @@ struct lkl_thread *lkl_thread_self(void);
 struct lkl_thread *lkl_thread_alloc(bool cpu_thread);
 int lkl_cpu_take(struct lkl_thread *self);
 bool lkl_cpu_try_take(struct lkl_thread *self);
+bool lkl_cpu_owned_by(struct lkl_thread *self);
 bool lkl_cpu_try_lock(struct lkl_thread *self);
 void lkl_cpu_release(struct lkl_thread *self);
 int lkl_switch_to_own_task(struct lkl_thread *self);
@@ -86,6 +93,7 @@ void __noreturn lkl_thread_wait(struct lkl_thread *self);
 void __noreturn lkl_thread_handoff(struct lkl_thread *self, struct lkl_thread *to,
 				   struct task_struct *next);
 void lkl_thread_finish_handoff(struct lkl_thread *self);
+void __noreturn lkl_thread_leave_idle(struct lkl_thread *self);
 void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self);
 void lkl_wake_all_threads(void);
 void lkl_free_threads(void);
@@ -101,10 +109,12 @@ struct task_request {
 	struct lkl_thread *thread;
 };
 int lkl_request_task(struct lkl_thread *self, struct task_request *req);
+extern bool lkl_test_fail_next_task;
 void lkl_boot_done(int err);
 
 /* irq.c */
 void lkl_irq_raise_pending(int irq);
+extern bool lkl_test_irq_panics;
 
 /* time.c */
 extern unsigned long long lkl_timer_deadline;

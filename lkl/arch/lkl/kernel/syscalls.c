@@ -26,11 +26,14 @@ const lkl_syscall_fn lkl_syscall_table[__NR_syscalls] = {
 };
 
 /*
- * A syscall number outside the kernel's table that panics the kernel, for
- * tests of panic handling.  Honoured only with "lkl_test_hooks=1" on the
- * command line.
+ * Syscall numbers outside the kernel's table for tests of failure handling
+ * (the values are in lkl.h): panic now, make the next task creation fail,
+ * panic in the next "lkl_test_irq" interrupt.  Honoured only with
+ * "lkl_test_hooks=1" on the command line.
  */
-#define LKL_SYSCALL_TEST_PANIC	0x10000
+#define LKL_SYSCALL_TEST_PANIC		0x10000
+#define LKL_SYSCALL_TEST_FAIL_TASK	0x10001
+#define LKL_SYSCALL_TEST_PANIC_IN_IRQ	0x10002
 
 static bool test_hooks;
 core_param(lkl_test_hooks, test_hooks, bool, 0444);
@@ -126,8 +129,12 @@ long lkl_kernel_syscall(long nr, const long *args,
 			lkl_request_task(self, &req);
 		self->was_handed = false;
 		err = lkl_switch_to_own_task(self);
-		if (err)
+		if (unlikely(err)) {
+			/* No task for this thread (the kernel still runs). */
+			if (err != -ESHUTDOWN && err != -LKL_EKERNELDEAD)
+				lkl_cpu_release(self);
 			goto out;
+		}
 		if (self->was_handed)
 			lkl_stat_inc(syscalls_handed);
 		else
@@ -137,6 +144,10 @@ long lkl_kernel_syscall(long nr, const long *args,
 	current_thread_info()->user_window = window;
 	if (unlikely(window) && confined_refused(nr))
 		ret = -EPERM;
+	else if (unlikely(nr == __NR_clone || nr == __NR_clone3))
+		/* No user-space threads or processes: a host thread that
+		 * calls in gets its task by itself. */
+		ret = -ENOSYS;
 	else if (likely((unsigned long)nr < __NR_syscalls))
 		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
 					    args[3], args[4], args[5]);
@@ -149,6 +160,10 @@ long lkl_kernel_syscall(long nr, const long *args,
 		ret = lkl_disk_remove(args[0]);
 	else if (nr == LKL_SYSCALL_TEST_PANIC && test_hooks)
 		panic("lkl: panic requested through the test hook");
+	else if (nr == LKL_SYSCALL_TEST_FAIL_TASK && test_hooks)
+		ret = (lkl_test_fail_next_task = true) ? 0 : 0;
+	else if (nr == LKL_SYSCALL_TEST_PANIC_IN_IRQ && test_hooks)
+		ret = (lkl_test_irq_panics = true) ? 0 : 0;
 	else
 		ret = -ENOSYS;
 

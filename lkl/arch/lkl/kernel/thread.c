@@ -99,6 +99,12 @@ static inline bool kernel_alive(void)
 	       READ_ONCE(lkl_state) == LKL_STATE_BOOTING;
 }
 
+/* What a call that finds the kernel stopped returns. */
+static inline int kernel_stopped_error(void)
+{
+	return READ_ONCE(lkl_state) == LKL_STATE_DEAD ? -LKL_EKERNELDEAD : -ESHUTDOWN;
+}
+
 /**
  * lkl_cpu_take - take the CPU for the calling thread, waiting if needed
  * Returns 0, or a negative errno when the kernel stopped meanwhile.
@@ -118,7 +124,7 @@ int lkl_cpu_take(struct lkl_thread *self)
 						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 			break;
 		if (!kernel_alive())
-			return -ESHUTDOWN;
+			return kernel_stopped_error();
 		seq = __atomic_load_n(&cpu.seq, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&cpu.waiters, 1, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&cpu.owner, __ATOMIC_SEQ_CST)) {
@@ -130,7 +136,7 @@ int lkl_cpu_take(struct lkl_thread *self)
 	cpu.depth = 1;
 	if (!kernel_alive()) {
 		lkl_cpu_release(self);
-		return -ESHUTDOWN;
+		return kernel_stopped_error();
 	}
 	return 0;
 }
@@ -148,6 +154,11 @@ bool lkl_cpu_try_lock(struct lkl_thread *self)
 		return false;
 	cpu.depth = 1;
 	return true;
+}
+
+bool lkl_cpu_owned_by(struct lkl_thread *self)
+{
+	return __atomic_load_n(&cpu.owner, __ATOMIC_RELAXED) == self;
 }
 
 bool lkl_cpu_try_take(struct lkl_thread *self)
@@ -227,6 +238,18 @@ static void __noreturn resume_entry(struct lkl_thread *self, bool switched)
 {
 	self->entry_switched = switched;
 	lkl_ctx_jump(&self->entry_ctx);
+}
+
+/**
+ * lkl_thread_leave_idle - idle, run by an entering thread, has nothing to do
+ *
+ * Called on @self's thread inside its entry (lkl_switch_to_own_task()), once
+ * idle's context is parked where the CPU thread keeps it: go back to the
+ * entry, holding the CPU, with idle current.
+ */
+void __noreturn lkl_thread_leave_idle(struct lkl_thread *self)
+{
+	resume_entry(self, false);
 }
 
 /* Run @next on the calling thread: it is unbound or bound to @self. */
@@ -329,7 +352,10 @@ struct task_struct *__switch_to(struct task_struct *prev,
 			return lkl_switch_last;
 	}
 
-	if (!to || to == self)
+	/* A thread in its entry runs idle itself rather than hand the CPU
+	 * over: idle either schedules this thread's task or sends the
+	 * thread back to its caller (arch_cpu_idle()). */
+	if (!to || to == self || (self->in_entry && is_idle_task(next)))
 		resume_here(self, next);
 
 	lkl_thread_handoff(self, to, next);
@@ -343,14 +369,24 @@ struct task_struct *__switch_to(struct task_struct *prev,
 int lkl_switch_to_own_task(struct lkl_thread *self)
 {
 	struct task_struct *cur;
+	int err = 0;
 
+	self->in_entry = true;
 	while (current != self->task) {
 		if (lkl_ctx_save(&self->entry_ctx)) {
 			/* Resumed: this thread holds the CPU again. */
-			if (!kernel_alive())
-				return -ESHUTDOWN;
+			if (!kernel_alive()) {
+				err = kernel_stopped_error();
+				break;
+			}
 			if (self->entry_switched)
 				schedule_tail(lkl_switch_last);
+			if (unlikely(self->task_error)) {
+				/* No task could be made for this thread. */
+				err = self->task_error;
+				self->task_error = 0;
+				break;
+			}
 			continue;
 		}
 		if (self->task)
@@ -376,7 +412,8 @@ int lkl_switch_to_own_task(struct lkl_thread *self)
 		schedule();
 		self->borrowed = NULL;
 	}
-	return 0;
+	self->in_entry = false;
+	return err;
 }
 
 /*
@@ -392,10 +429,15 @@ int lkl_request_task(struct lkl_thread *self, struct task_request *req)
 {
 	req->thread = self;
 	list_add_tail(&req->node, &task_requests);
-	list_add_tail(&self->node, &all_threads);
+	/* Listed already if an earlier request failed. */
+	if (list_empty(&self->node))
+		list_add_tail(&self->node, &all_threads);
 	wake_up_process(pid1);
 	return 0;
 }
+
+/* Test hook: the next task request fails as if memory ran out. */
+bool lkl_test_fail_next_task;
 
 void lkl_pid1_loop(void)
 {
@@ -405,6 +447,7 @@ void lkl_pid1_loop(void)
 		.exit_signal = 0,
 	};
 	struct task_request *req;
+	long err;
 	extern void lkl_boot_done(int err);
 
 	pid1 = current;
@@ -419,9 +462,20 @@ void lkl_pid1_loop(void)
 		req = list_first_entry(&task_requests, struct task_request, node);
 		list_del(&req->node);
 		creating_for = req->thread;
-		if (kernel_clone(&args) < 0)
-			panic("lkl: cannot create a task for a host thread");
+		if (unlikely(lkl_test_fail_next_task)) {
+			lkl_test_fail_next_task = false;
+			err = -ENOMEM;
+		} else {
+			err = kernel_clone(&args);
+		}
 		creating_for = NULL;
+		/*
+		 * The thread that asked gets the error: with nothing else to
+		 * run, idle runs on that thread (it is in its entry) and sends
+		 * it back to its caller (arch_cpu_idle()).
+		 */
+		if (err < 0)
+			req->thread->task_error = err;
 	}
 }
 
@@ -448,6 +502,10 @@ int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
 
 	memset(t, 0, sizeof(*t));
 	if (!args->fn) {
+		/* User-space threads do not exist here (clone is refused at
+		 * syscall entry); this is only the last line of defence. */
+		if (WARN_ON_ONCE(!creating_for))
+			return -ENOSYS;
 		/* A task for a host thread, cloned by pid 1. */
 		t->bound = creating_for;
 		creating_for->task = p;
@@ -555,7 +613,8 @@ void lkl_kernel_thread_exit(void *data)
 {
 	struct lkl_thread *self = data;
 
-	if (!self || self->cpu_thread || READ_ONCE(lkl_state) != LKL_STATE_RUNNING)
+	/* After a halt or panic @self may be freed already: check first. */
+	if (READ_ONCE(lkl_state) != LKL_STATE_RUNNING || !self || self->cpu_thread)
 		return;
 	lkl_ops->thread_data_set(self);
 	if (lkl_cpu_take(self))
