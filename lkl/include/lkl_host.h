@@ -165,6 +165,12 @@ struct lkl_host_ops {
 	 * Cheap when nothing completed (a read of the completion queue).
 	 */
 	int (*io_reap)(void);
+	/**
+	 * @random_bytes: fill @buf with up to @len bytes from the host's
+	 * random number generator; returns how many it wrote (0 if none).
+	 * Seeds the kernel's generator at boot.
+	 */
+	long (*random_bytes)(void *buf, unsigned long len);
 };
 
 /* Interrupt line of disk completions. */

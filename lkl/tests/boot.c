@@ -21,6 +21,7 @@
 #include <lkl/linux/stat.h>
 #include <lkl/linux/time_types.h>
 #include <lkl/linux/fs.h>
+#include <lkl/linux/random.h>
 
 /* Not part of the kernel's uapi headers. */
 struct lkl_dirent64 {
@@ -60,6 +61,21 @@ static int test_boot(void)
 	CHECK(ret == 0, "boot returned %d (%s)", ret, lkl_strerror(ret));
 	CHECK(strstr(test_log, "Linux version 6.12"), "no kernel banner in the log");
 	printf("# boot took %.1f ms, kernel %s\n", boot_ms, lkl_kernel_release());
+	return 0;
+}
+
+/*
+ * The kernel's random generator is seeded from the host at boot: the first
+ * getrandom() already has bytes (unseeded, GRND_NONBLOCK gives EAGAIN).
+ */
+static int test_getrandom(void)
+{
+	unsigned char buf[16] = { 0 }, zero[16] = { 0 };
+	long n = lkl_sys_getrandom((char *)buf, sizeof(buf), LKL_GRND_NONBLOCK);
+
+	CHECK(n == 16, "first getrandom(16, GRND_NONBLOCK) returned %ld (%s)",
+	      n, lkl_strerror(n));
+	CHECK(memcmp(buf, zero, sizeof(buf)), "16 zero bytes");
 	return 0;
 }
 
@@ -641,9 +657,10 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(21);
+	test_plan(22);
 	test_run("calls before boot fail", test_before_boot);
 	test_run("boot", test_boot);
+	test_run("the first getrandom does not wait for entropy", test_getrandom);
 	test_run("second boot fails", test_second_boot);
 	test_run("getpid", test_getpid);
 	test_run("umask", test_umask);

@@ -7,6 +7,7 @@
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/panic_notifier.h>
+#include <linux/random.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -48,6 +49,23 @@ static void lkl_pm_power_off(void)
 {
 }
 
+/*
+ * Seed the kernel's random generator with bytes from the host's, as a boot
+ * loader would: credited unless "random.trust_bootloader=off", so that
+ * getrandom() never waits for entropy.
+ */
+static void __init seed_random(void)
+{
+	u8 seed[64];
+	long n = 0;
+
+	if (lkl_ops->random_bytes)
+		n = lkl_ops->random_bytes(seed, sizeof(seed));
+	if (n > 0)
+		add_bootloader_randomness(seed, min_t(long, n, sizeof(seed)));
+	memzero_explicit(seed, sizeof(seed));
+}
+
 void __init setup_arch(char **cmdline_p)
 {
 	unsigned long align = PAGE_SIZE << MAX_PAGE_ORDER;
@@ -56,6 +74,7 @@ void __init setup_arch(char **cmdline_p)
 	*cmdline_p = boot_command_line;
 	parse_early_param();
 	pm_power_off = lkl_pm_power_off;
+	seed_random();
 
 	/* Aligned so that the buddy allocator gets whole max-order blocks. */
 	memory_alloc_size = mem_size + align;
