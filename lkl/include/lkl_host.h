@@ -166,6 +166,13 @@ struct lkl_host_ops {
 	 */
 	int (*io_reap)(void);
 	/**
+	 * @io_drain: wait until every request given to @disk_submit has
+	 * finished on the host (and was handed to lkl_kernel_disk_complete()),
+	 * so that no host I/O touches kernel memory any more.  Called once, at
+	 * power off, by the CPU owner, before the kernel frees any memory.
+	 */
+	void (*io_drain)(void);
+	/**
 	 * @random_bytes: fill @buf with up to @len bytes from the host's
 	 * random number generator; returns how many it wrote (0 if none).
 	 * Seeds the kernel's generator at boot.

@@ -197,6 +197,9 @@ void machine_power_off(void)
 {
 	struct lkl_thread *self = lkl_thread_self();
 
+	/* No host I/O may still write into memory freed from here on. */
+	if (lkl_ops->io_drain)
+		lkl_ops->io_drain();
 	free_unbound_stacks();
 	WRITE_ONCE(lkl_state, LKL_STATE_HALTED);
 	lkl_wake_all_threads();
@@ -216,9 +219,10 @@ void machine_restart(char *cmd)
 /**
  * lkl_kernel_halt - shut the kernel down and free what it allocated
  *
- * Writes every dirty buffer back (sync), runs the kernel's power-off path,
- * joins the CPU thread and frees kernel memory.  Returns 0 or a negative
- * errno.
+ * Writes every dirty buffer back (sync), runs the kernel's power-off path
+ * (which waits for the host's in-flight disk I/O), joins the CPU thread and
+ * frees kernel memory; after a reboot() syscall powered the kernel off, only
+ * the last two.  Returns 0 or a negative errno.
  */
 int lkl_kernel_halt(void)
 {
@@ -233,13 +237,15 @@ int lkl_kernel_halt(void)
 		cpu_thread_handle = NULL;
 		return -LKL_EKERNELDEAD;
 	}
-	if (READ_ONCE(lkl_state) != LKL_STATE_RUNNING)
+	if (READ_ONCE(lkl_state) == LKL_STATE_RUNNING) {
+		lkl_kernel_syscall(__NR_sync, args + 3, NULL);
+		ret = lkl_kernel_syscall(__NR_reboot, args, NULL);
+		if (READ_ONCE(lkl_state) != LKL_STATE_HALTED)
+			return ret < 0 ? ret : -EIO;
+	} else if (READ_ONCE(lkl_state) != LKL_STATE_HALTED || !cpu_thread_handle) {
 		return -ESHUTDOWN;
-	lkl_kernel_syscall(__NR_sync, args + 3, NULL);
-	ret = lkl_kernel_syscall(__NR_reboot, args, NULL);
-	if (READ_ONCE(lkl_state) != LKL_STATE_HALTED)
-		return ret < 0 ? ret : -EIO;
-
+	}
+	/* Halted, here or by a reboot() syscall: reclaim threads and memory. */
 	lkl_ops->thread_join(cpu_thread_handle);
 	cpu_thread_handle = NULL;
 	lkl_free_threads();
