@@ -674,10 +674,19 @@ int lkl_umount(const char *mount_point)
 	return 0;
 }
 
-/* Before a halt: unmount what lkl_mount() mounted, so nothing is lost. */
-void lkl_disk_unmount_all(void)
+/*
+ * After a failed halt, which unmounted what it could: forget the mount
+ * points of the disks that are no longer mounted.
+ */
+void lkl_disk_forget_unmounted(void)
 {
-	for (int i = 0; i < MAX_DISKS; i++)
-		if (disks[i] && disks[i]->mount_point[0])
-			lkl_umount(disks[i]->mount_point);
+	pthread_mutex_lock(&disks_lock);
+	for (int i = 0; i < MAX_DISKS; i++) {
+		long args[6] = { i };
+
+		if (disks[i] && disks[i]->mount_point[0] &&
+		    lkl_syscall(LKL_SYSCALL_DISK_BUSY, args) == 0)
+			disks[i]->mount_point[0] = 0;
+	}
+	pthread_mutex_unlock(&disks_lock);
 }

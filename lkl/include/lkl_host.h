@@ -186,6 +186,9 @@ struct lkl_host_ops {
 /* Internal syscall numbers of the library (outside the kernel's table). */
 #define LKL_SYSCALL_DISK_ADD	0x10010	/* (handle, capacity bytes, read_only) -> dev_t */
 #define LKL_SYSCALL_DISK_REMOVE	0x10011	/* (minor) */
+#define LKL_SYSCALL_DISK_BUSY	0x10012	/* (minor) -> 1 if open (mounted), 0 if not */
+/* Close all files, unmount every disk, power off; see lkl_kernel_halt(). */
+#define LKL_SYSCALL_HALT	0x10013
 
 #include <lkl_user_range.h>
 

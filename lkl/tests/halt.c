@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * halt: no host I/O outlives the kernel's memory.  One kernel per process,
- * and every case ends in a halt: each case boots its own kernel in a child
- * process, and the parent checks the images afterwards.
+ * halt: whatever the callers did before, halt leaves every image clean
+ * (e2fsck -fn), or fails and leaves the kernel running.  One kernel per
+ * process, and every case ends in a halt: each case boots its own kernel in
+ * a child process, and the parent checks the images afterwards.
  */
 #include "test.h"
 
@@ -150,6 +151,257 @@ static int halt_ok(void)
 	return 0;
 }
 
+/* --- halting after dropping privileges ------------------------------------ */
+
+static int drop_privileges(int how)
+{
+	/* Header {version, pid 0}, then two {effective, permitted, inheritable}. */
+	unsigned int hdr[2] = { _LKL_LINUX_CAPABILITY_VERSION_3, 0 }, data[6] = { 0 };
+
+	switch (how) {
+	case 0:
+		CHECK_OK(lkl_sys_setuid(1000));
+		break;
+	case 1:
+		CHECK_OK(lkl_sys_setreuid(1000, 1000));
+		break;
+	case 2:
+		CHECK_OK(lkl_sys_setresuid(1000, 1000, 1000));
+		break;
+	case 3:
+		lkl_sys_setfsuid(1000);
+		CHECK(lkl_sys_setfsuid(-1) == 1000, "setfsuid did not take");
+		break;
+	case 4:
+		CHECK_OK(lkl_sys_capset((long)hdr, (long)data));
+		break;
+	}
+	/* The caller really lost its privileges. */
+	CHECK(lkl_sys_umount2("/mnt/p", 0) == -LKL_EPERM || how == 3,
+	      "umount should be refused now");
+	return 0;
+}
+
+static int privileges_case;
+
+static int child_unprivileged(void)
+{
+	long fd;
+
+	if (boot_and_mount("priv.img", "/mnt/p"))
+		return -1;
+	fd = CHECK_OK(write_file("/mnt/p/file", "kept"));
+	CHECK_OK(lkl_sys_close(fd));
+	if (drop_privileges(privileges_case))
+		return -1;
+	return halt_ok();
+}
+
+static int unprivileged(int how)
+{
+	CHECK(!make_image("priv.img"), "mke2fs");
+	privileges_case = how;
+	if (in_child(child_unprivileged))
+		return -1;
+	return image_ok("priv.img", "/file", "kept");
+}
+
+static int test_setuid(void) { return unprivileged(0); }
+static int test_setreuid(void) { return unprivileged(1); }
+static int test_setresuid(void) { return unprivileged(2); }
+static int test_setfsuid(void) { return unprivileged(3); }
+static int test_capset(void) { return unprivileged(4); }
+
+/* --- halting with the mount still in use ------------------------------- */
+
+static int child_open_fd(void)
+{
+	if (boot_and_mount("busy.img", "/mnt/b"))
+		return -1;
+	CHECK_OK(write_file("/mnt/b/file", "open"));	/* never closed */
+	return halt_ok();
+}
+
+static int child_cwd(void)
+{
+	long fd;
+
+	if (boot_and_mount("busy.img", "/mnt/b"))
+		return -1;
+	CHECK_OK(lkl_sys_mkdirat(LKL_AT_FDCWD, "/mnt/b/dir", 0755));
+	fd = CHECK_OK(write_file("/mnt/b/file", "cwd"));
+	CHECK_OK(lkl_sys_close(fd));
+	CHECK_OK(lkl_sys_chdir("/mnt/b/dir"));
+	return halt_ok();
+}
+
+static int child_chroot(void)
+{
+	long fd;
+
+	if (boot_and_mount("busy.img", "/mnt/b"))
+		return -1;
+	CHECK_OK(lkl_sys_chroot("/mnt/b"));
+	CHECK_OK(lkl_sys_chdir("/"));
+	fd = CHECK_OK(write_file("/file", "chroot"));	/* in the image */
+	CHECK_OK(lkl_sys_close(fd));
+	return halt_ok();
+}
+
+static int busy_case(int (*child)(void), const char *want)
+{
+	CHECK(!make_image("busy.img"), "mke2fs");
+	if (in_child(child))
+		return -1;
+	return image_ok("busy.img", "/file", want);
+}
+
+static int test_open_fd(void) { return busy_case(child_open_fd, "open"); }
+static int test_cwd(void) { return busy_case(child_cwd, "cwd"); }
+static int test_chroot(void) { return busy_case(child_chroot, "chroot"); }
+
+/*
+ * A second disk mounted inside the first, then a tmpfs mounted over the
+ * first (covering it), with an fd open on each disk.
+ */
+static int child_covered(void)
+{
+	int inner;
+
+	if (boot_and_mount("outer.img", "/mnt/o"))
+		return -1;
+	CHECK_OK(write_file("/mnt/o/file", "outer"));
+	inner = lkl_disk_attach(image("inner.img"), 0);
+	CHECK(inner >= 0, "attach inner: %d", inner);
+	CHECK_OK(lkl_mount(inner, "ext4", "/mnt/o/inner", 0, NULL));
+	CHECK_OK(write_file("/mnt/o/inner/file", "inner"));
+	CHECK_OK(lkl_sys_mount("none", "/mnt/o", "tmpfs", 0, NULL));
+	CHECK_OK(write_file("/mnt/o/on-tmpfs", "tmpfs"));
+	return halt_ok();
+}
+
+static int test_covered(void)
+{
+	CHECK(!make_image("outer.img") && !make_image("inner.img"), "mke2fs");
+	if (in_child(child_covered))
+		return -1;
+	return image_ok("outer.img", "/file", "outer") ||
+	       image_ok("inner.img", "/file", "inner");
+}
+
+/* A thread whose task has a file table of its own holds a file open. */
+static unsigned int own_table_state;
+
+static void *own_table_thread(void *arg)
+{
+	lkl_sys_unshare(LKL_CLONE_FILES);
+	if (write_file("/mnt/t/file", "own table") >= 0)
+		__atomic_store_n(&own_table_state, 1, __ATOMIC_SEQ_CST);
+	else
+		__atomic_store_n(&own_table_state, 2, __ATOMIC_SEQ_CST);
+	/* Stay alive (outside the kernel) until the process ends. */
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int child_own_table(void)
+{
+	pthread_t t;
+
+	if (boot_and_mount("table.img", "/mnt/t"))
+		return -1;
+	pthread_create(&t, NULL, own_table_thread, NULL);
+	while (!__atomic_load_n(&own_table_state, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	CHECK(own_table_state == 1, "the thread could not write its file");
+	return halt_ok();
+}
+
+static int test_own_table(void)
+{
+	CHECK(!make_image("table.img"), "mke2fs");
+	if (in_child(child_own_table))
+		return -1;
+	return image_ok("table.img", "/file", "own table");
+}
+
+/* --- a halt that cannot unmount fails and leaves the kernel running ------ */
+
+static long fifo_read_ret = 1000, fifo_reader_tid;
+
+static void *fifo_reader(void *arg)
+{
+	long fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/f/fifo", LKL_O_RDWR, 0);
+	char c;
+
+	__atomic_store_n(&fifo_reader_tid, lkl_sys_gettid(), __ATOMIC_SEQ_CST);
+	/* Blocks: the fd itself is a writer, so there is no end of file. */
+	fifo_read_ret = fd < 0 ? fd : lkl_sys_read(fd, &c, 1);
+	return NULL;
+}
+
+/* The state letter of task @tid ('S': sleeping), from /proc. */
+static char task_state(long tid)
+{
+	char path[64], buf[256], *p;
+	long fd, n;
+
+	snprintf(path, sizeof(path), "/proc/1/task/%ld/stat", tid);
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY, 0);
+	if (fd < 0)
+		return '?';
+	n = lkl_sys_read(fd, buf, sizeof(buf) - 1);
+	lkl_sys_close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+static int child_blocked(void)
+{
+	pthread_t t;
+	long fd, ret, args[6] = { 0 };
+	char state = '?';
+
+	if (boot_and_mount("fifo.img", "/mnt/f"))
+		return -1;
+	CHECK_OK(lkl_sys_mkdirat(LKL_AT_FDCWD, "/proc", 0555));
+	CHECK_OK(lkl_sys_mount("proc", "/proc", "proc", 0, NULL));
+	fd = CHECK_OK(write_file("/mnt/f/file", "blocked"));
+	CHECK_OK(lkl_sys_close(fd));
+	CHECK_OK(lkl_sys_mknodat(LKL_AT_FDCWD, "/mnt/f/fifo", 0010000 /* S_IFIFO */ | 0600, 0));
+	pthread_create(&t, NULL, fifo_reader, NULL);
+	/* Halt only once the reader sleeps in the kernel. */
+	for (int i = 0; i < 5000 && state != 'S'; i++) {
+		usleep(1000);
+		if (__atomic_load_n(&fifo_reader_tid, __ATOMIC_SEQ_CST))
+			state = task_state(fifo_reader_tid);
+	}
+	CHECK(state == 'S', "the reader never slept (state %c)", state);
+
+	ret = lkl_halt();
+	CHECK(ret == -LKL_EBUSY, "halt returned %ld (%s), not EBUSY", ret, lkl_strerror(ret));
+	CHECK(strstr(test_log, "cannot unmount /mnt/f"), "the log does not say what is busy");
+	CHECK(lkl_syscall(__LKL_NR_getpid, args) == 1, "the kernel must keep running");
+
+	/* Release the reader; then the halt works. */
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/f/fifo", LKL_O_WRONLY | LKL_O_NONBLOCK, 0));
+	CHECK(lkl_sys_write(fd, "x", 1) == 1, "write to the fifo");
+	CHECK_OK(lkl_sys_close(fd));
+	pthread_join(t, NULL);
+	CHECK(fifo_read_ret == 1, "the reader got %ld", fifo_read_ret);
+	return halt_ok();
+}
+
+static int test_blocked(void)
+{
+	CHECK(!make_image("fifo.img"), "mke2fs");
+	if (in_child(child_blocked))
+		return -1;
+	return image_ok("fifo.img", "/file", "blocked");
+}
+
 /* --- host I/O in flight at power off --------------------------------------- */
 
 /*
@@ -233,13 +485,25 @@ static int test_in_flight(void)
 
 int main(void)
 {
-	test_plan(1);
+	test_plan(12);
 	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (report == MAP_FAILED || !mkdtemp(dir)) {
 		printf("Bail out! no shared memory or temporary folder\n");
 		return 1;
 	}
+	test_run("halt after setuid(1000) on the halting thread", test_setuid);
+	test_run("halt after setreuid(1000, 1000)", test_setreuid);
+	test_run("halt after setresuid(1000, 1000, 1000)", test_setresuid);
+	test_run("halt after setfsuid(1000)", test_setfsuid);
+	test_run("halt after capset() dropped every capability", test_capset);
+	test_run("halt with a file on the mount still open", test_open_fd);
+	test_run("halt with the working directory inside the mount", test_cwd);
+	test_run("halt after chroot into the mount", test_chroot);
+	test_run("halt with a disk mounted inside and a tmpfs covering the mount", test_covered);
+	test_run("halt with a file open in a task's own file table", test_own_table);
+	test_run("halt fails (EBUSY) while a blocked read holds a file, then works",
+		 test_blocked);
 	test_run("power off waits for host reads in flight before freeing memory",
 		 test_in_flight);
 	run("rm -rf %s", dir);

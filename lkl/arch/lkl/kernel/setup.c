@@ -219,15 +219,16 @@ void machine_restart(char *cmd)
 /**
  * lkl_kernel_halt - shut the kernel down and free what it allocated
  *
- * Writes every dirty buffer back (sync), runs the kernel's power-off path
- * (which waits for the host's in-flight disk I/O), joins the CPU thread and
- * frees kernel memory; after a reboot() syscall powered the kernel off, only
- * the last two.  Returns 0 or a negative errno.
+ * Closes every file, unmounts every disk and syncs, with the kernel's own
+ * credentials whatever the caller's (see lkl_shutdown()), runs the kernel's
+ * power-off path (which waits for the host's in-flight disk I/O), joins the
+ * CPU thread and frees kernel memory.  Returns 0, or a negative errno with
+ * the kernel still running (-EBUSY: a disk could not be unmounted), or
+ * -ESHUTDOWN when it was not running.
  */
 int lkl_kernel_halt(void)
 {
-	long args[6] = { LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
-			 LINUX_REBOOT_CMD_POWER_OFF, 0, 0, 0 };
+	long args[6] = { 0 };
 	long ret;
 
 	if (READ_ONCE(lkl_state) == LKL_STATE_DEAD) {
@@ -238,8 +239,7 @@ int lkl_kernel_halt(void)
 		return -LKL_EKERNELDEAD;
 	}
 	if (READ_ONCE(lkl_state) == LKL_STATE_RUNNING) {
-		lkl_kernel_syscall(__NR_sync, args + 3, NULL);
-		ret = lkl_kernel_syscall(__NR_reboot, args, NULL);
+		ret = lkl_kernel_syscall(LKL_SYSCALL_HALT, args, NULL);
 		if (READ_ONCE(lkl_state) != LKL_STATE_HALTED)
 			return ret < 0 ? ret : -EIO;
 	} else if (READ_ONCE(lkl_state) != LKL_STATE_HALTED || !cpu_thread_handle) {
