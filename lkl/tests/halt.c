@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <liburing.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -436,36 +437,71 @@ ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 	return r;
 }
 
+/*
+ * With io_uring the host does the I/O itself and cannot be held: the test
+ * holds the submission instead (liburing is a shared library, so this
+ * definition wins too).  While armed, requests stay queued in the ring
+ * unsubmitted; the power off must submit them and wait for them.
+ */
+static int hold_submit, unsubmitted;
+
+int io_uring_submit(struct io_uring *ring)
+{
+	static int (*real)(struct io_uring *);
+	int r;
+
+	if (__atomic_load_n(&hold_submit, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&unsubmitted, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&held, 1, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	if (!real)
+		real = (int (*)(struct io_uring *))dlsym(RTLD_NEXT, "io_uring_submit");
+	r = real(ring);
+	if (r >= 0 && __atomic_load_n(&unsubmitted, __ATOMIC_SEQ_CST)) {
+		/* The held requests are with the host kernel now. */
+		__atomic_store_n(&unsubmitted, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&held, 0, __ATOMIC_SEQ_CST);
+	}
+	return r;
+}
+
 int munmap(void *addr, size_t len)
 {
-	if (__atomic_load_n(&halting, __ATOMIC_SEQ_CST) && __atomic_load_n(&held, __ATOMIC_SEQ_CST))
+	if (__atomic_load_n(&halting, __ATOMIC_SEQ_CST) &&
+	    (__atomic_load_n(&held, __ATOMIC_SEQ_CST) ||
+	     __atomic_load_n(&unsubmitted, __ATOMIC_SEQ_CST)))
 		__atomic_store_n(&freed_while_held, 1, __ATOMIC_SEQ_CST);
 	return syscall(SYS_munmap, addr, len);
 }
 
+static const char *flight_backend;
+
 static int child_in_flight(void)
 {
 	long fd, ret;
-	int disk;
+	int disk, uring = !strcmp(flight_backend, "uring");
 
-	setenv("LKL_DISK_BACKEND", "threads", 1);
+	setenv("LKL_DISK_BACKEND", flight_backend, 1);
 	CHECK(lkl_boot("mem=64M") == 0, "boot");
 	disk = lkl_disk_attach(image("flight.img"), LKL_DISK_READ_ONLY);
 	CHECK(disk == 0, "attach: %d", disk);
+	CHECK(!strcmp(lkl_disk_backend(), flight_backend), "backend %s", lkl_disk_backend());
 	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/dev/lkl0", LKL_O_RDONLY, 0));
 	__atomic_store_n(&force_backend, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&hold_next, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(uring ? &hold_submit : &hold_next, 1, __ATOMIC_SEQ_CST);
 	/* Readahead submits reads and returns without waiting for them. */
 	CHECK_OK(lkl_sys_readahead(fd, 8 << 20, 1 << 20));
 	for (int i = 0; i < 5000 && !__atomic_load_n(&held, __ATOMIC_SEQ_CST); i++)
 		usleep(1000);
-	CHECK(held, "no read reached the pool");
+	CHECK(held, "no read reached the backend");
 
 	/*
 	 * Power off straight away, as a C caller may: the fd stays open, so
 	 * nothing in the kernel waits for the read, only the power off does.
 	 */
 	__atomic_store_n(&halting, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&hold_submit, 0, __ATOMIC_SEQ_CST);
 	ret = lkl_sys_reboot(LKL_LINUX_REBOOT_MAGIC1, LKL_LINUX_REBOOT_MAGIC2,
 			     LKL_LINUX_REBOOT_CMD_POWER_OFF, NULL);
 	CHECK(ret == -LKL_ERR_NOT_RUNNING, "reboot returned %ld", ret);
@@ -476,16 +512,20 @@ static int child_in_flight(void)
 	return 0;
 }
 
-static int test_in_flight(void)
+static int in_flight(const char *backend)
 {
 	CHECK(!run("rm -f %s && truncate -s 32M %s", image("flight.img"), image("flight.img")),
 	      "truncate");
+	flight_backend = backend;
 	return in_child(child_in_flight);
 }
 
+static int test_in_flight_threads(void) { return in_flight("threads"); }
+static int test_in_flight_uring(void) { return in_flight("uring"); }
+
 int main(void)
 {
-	test_plan(12);
+	test_plan(13);
 	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (report == MAP_FAILED || !mkdtemp(dir)) {
@@ -504,8 +544,10 @@ int main(void)
 	test_run("halt with a file open in a task's own file table", test_own_table);
 	test_run("halt fails (EBUSY) while a blocked read holds a file, then works",
 		 test_blocked);
-	test_run("power off waits for host reads in flight before freeing memory",
-		 test_in_flight);
+	test_run("power off waits for host reads in flight before freeing memory (threads)",
+		 test_in_flight_threads);
+	test_run("power off submits and waits for queued io_uring reads before freeing memory",
+		 test_in_flight_uring);
 	run("rm -rf %s", dir);
 	return test_done();
 }
