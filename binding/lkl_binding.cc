@@ -225,10 +225,13 @@ class LklBinding : public Napi::Addon<LklBinding> {
 
   Napi::Value Halt(const Napi::CallbackInfo& info) {
     int ret = lkl_halt();
-    int state = kernel_state.load();
-    if (state == kRunning)
+    // Halted only if the kernel really halted: a failed halt (a disk still
+    // in use) leaves it running.
+    if (ret == 0) {
+      int state = kRunning;
       kernel_state.compare_exchange_strong(state, kHalted);
-    {
+    }
+    if (kernel_state.load() != kRunning) {
       std::lock_guard<std::mutex> lock(console_mutex);
       if (console_listener_set)
         console_listener.Release();

@@ -148,15 +148,27 @@ export class Kernel {
   }
 
   /**
-   * Shuts the kernel down: unmounts and writes back every disk, stops its
-   * threads.  Calls made afterwards (from any thread) fail with ESHUTDOWN.
-   * Also run automatically at process exit.  Idempotent.
+   * Shuts the kernel down, leaving every disk image clean: with the kernel's
+   * own credentials (whatever uid or capabilities the calls before set), it
+   * closes every open file, undoes chdir and chroot, unmounts every mount of
+   * a disk (and whatever covers one), writes everything back and stops the
+   * kernel's threads.  Calls made afterwards (from any thread) fail with
+   * ESHUTDOWN.  Also run automatically at process exit.  Idempotent.
+   *
+   * Throws a KernelError (EBUSY, or the failed unmount's code) when a disk
+   * is still in use after that, e.g. by a call blocked in a worker: the
+   * kernel then keeps running (state 'running'; its files were closed) and
+   * halt() can be called again.
    */
   halt(): void {
     const state = native.state();
     if (state === KERNEL_HALTED) return;
     const ret = native.halt();
-    if (ret < 0 && ret !== -131 && ret !== -108) throw this.error(-ret, 'halt');
+    if (ret < 0 && ret !== -131 && ret !== -108) {
+      const error = this.error(-ret, 'halt');
+      error.message += ': a disk could not be unmounted, the kernel keeps running (see kernelLog)';
+      throw error;
+    }
   }
 
   /** Mounts @disk; returns the mount point. */

@@ -72,13 +72,16 @@ long lkl_syscall_confined(long nr, const long args[6],
 
 int lkl_halt(void)
 {
-	int ret;
+	/*
+	 * Nothing written to a disk may be lost: the kernel closes every file
+	 * and unmounts every disk before it powers off, or fails and runs on.
+	 */
+	int ret = lkl_kernel_halt();
 
-	/* Nothing written to a disk may be lost: unmount what we mounted. */
-	lkl_disk_unmount_all();
-	ret = lkl_kernel_halt();
 	if (ret == 0 || ret == -LKL_ERR_KERNEL_DEAD)
 		lkl_disk_shutdown();
+	else if (ret != -LKL_ERR_NOT_RUNNING)
+		lkl_disk_forget_unmounted();
 	return ret;
 }
 

@@ -283,6 +283,8 @@ static int try_inline(struct host_disk *disk, struct lkl_disk_request *req)
 /* --- io_uring backend -------------------------------------------------- */
 
 static struct io_uring ring;
+/* Requests submitted to the ring and not reaped yet (see uring_drain()). */
+static unsigned int uring_inflight;
 
 /* Called by the CPU owner only: a single submitter. */
 static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
@@ -323,6 +325,7 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
+	__atomic_add_fetch(&uring_inflight, 1, __ATOMIC_RELAXED);
 	if (last)
 		io_uring_submit(&ring);
 }
@@ -340,18 +343,12 @@ static void uring_commit(void *handle)
 static pthread_mutex_t reap_lock = PTHREAD_MUTEX_INITIALIZER;
 static int uring_active;
 
-static int uring_reap(void)
+/* Hand every completion in the queue to the kernel; reap_lock held. */
+static unsigned int uring_reap_locked(void)
 {
 	struct io_uring_cqe *cqe;
-	unsigned int head, n = 0;
-	uint64_t count;
+	unsigned int head, n = 0, done = 0;
 
-	if (!__atomic_load_n(&uring_active, __ATOMIC_ACQUIRE) || !io_uring_cq_ready(&ring))
-		return 0;
-	if (pthread_mutex_trylock(&reap_lock))
-		return 0;
-	if (read(lkl_host_io_eventfd, &count, sizeof(count)) < 0)
-		count = 0;	/* drained already: nothing to do */
 	io_uring_for_each_cqe(&ring, head, cqe) {
 		struct lkl_disk_request *req = io_uring_cqe_get_data(cqe);
 
@@ -359,10 +356,45 @@ static int uring_reap(void)
 		if (!req)
 			continue;	/* an injected latency's timeout */
 		finish(req->disk, req, cqe->res);
+		done++;
 	}
 	io_uring_cq_advance(&ring, n);
+	/* Only requests count as in flight, not their latency timeouts. */
+	__atomic_sub_fetch(&uring_inflight, done, __ATOMIC_RELEASE);
+	return done;
+}
+
+static int uring_reap(void)
+{
+	uint64_t count;
+	int n;
+
+	if (!__atomic_load_n(&uring_active, __ATOMIC_ACQUIRE) || !io_uring_cq_ready(&ring))
+		return 0;
+	if (pthread_mutex_trylock(&reap_lock))
+		return 0;
+	if (read(lkl_host_io_eventfd, &count, sizeof(count)) < 0)
+		count = 0;	/* drained already: nothing to do */
+	n = uring_reap_locked();
 	pthread_mutex_unlock(&reap_lock);
 	return n;
+}
+
+/* Submit what is queued and wait until the ring has nothing in flight. */
+static void uring_drain(void)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	pthread_mutex_lock(&reap_lock);
+	io_uring_submit(&ring);
+	while (__atomic_load_n(&uring_inflight, __ATOMIC_ACQUIRE)) {
+		ret = io_uring_wait_cqe(&ring, &cqe);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
+			break;	/* the ring is broken: nothing more will come */
+		uring_reap_locked();
+	}
+	pthread_mutex_unlock(&reap_lock);
 }
 
 /* --- thread pool backend ---------------------------------------------- */
@@ -378,6 +410,9 @@ static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static struct pool_item *pool_queue;
 static unsigned int pool_head, pool_tail, pool_size;
 static int pool_stop;
+/* Requests submitted and not finished yet; pool_idle is signalled at 0. */
+static unsigned int pool_pending;
+static pthread_cond_t pool_idle = PTHREAD_COND_INITIALIZER;
 static void *pool_threads[POOL_THREADS];
 
 static void pool_submit(void *handle, struct lkl_disk_request *req, int last)
@@ -396,6 +431,7 @@ static void pool_submit(void *handle, struct lkl_disk_request *req, int last)
 	}
 	pthread_mutex_lock(&pool_lock);
 	pool_queue[pool_tail++ % pool_size] = (struct pool_item){ req, handle, at };
+	pool_pending++;
 	pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
 }
@@ -428,7 +464,20 @@ static void pool_worker(void *unused)
 		item.req->result = do_sync_io(item.disk, item.req, 0);
 		lkl_kernel_disk_complete(item.req);
 		lkl_kernel_trigger_irq(LKL_DISK_IRQ);
+		pthread_mutex_lock(&pool_lock);
+		if (!--pool_pending)
+			pthread_cond_broadcast(&pool_idle);
+		pthread_mutex_unlock(&pool_lock);
 	}
+}
+
+/* Wait until the workers have finished every request submitted. */
+static void pool_drain(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	while (pool_pending)
+		pthread_cond_wait(&pool_idle, &pool_lock);
+	pthread_mutex_unlock(&pool_lock);
 }
 
 /* --- backend selection --------------------------------------------------- */
@@ -520,11 +569,21 @@ static void dispatch_commit(void *disk)
 		pool_commit(disk);
 }
 
+/* At power off: nothing the host does may touch kernel memory afterwards. */
+static void dispatch_drain(void)
+{
+	if (backend == BACKEND_URING)
+		uring_drain();
+	else if (backend == BACKEND_THREADS)
+		pool_drain();
+}
+
 void lkl_disk_fill_ops(struct lkl_host_ops *ops)
 {
 	ops->disk_submit = dispatch_submit;
 	ops->disk_commit = dispatch_commit;
 	ops->io_reap = uring_reap;
+	ops->io_drain = dispatch_drain;
 }
 
 const char *lkl_disk_backend(void)
@@ -533,7 +592,7 @@ const char *lkl_disk_backend(void)
 	       backend == BACKEND_THREADS ? "threads" : "none";
 }
 
-/* After the kernel halted: stop the backend threads. */
+/* After the kernel halted (and drained the backend): stop its threads. */
 void lkl_disk_shutdown(void)
 {
 	if (backend == BACKEND_URING) {
@@ -856,10 +915,19 @@ int lkl_umount(const char *mount_point)
 	return 0;
 }
 
-/* Before a halt: unmount what lkl_mount() mounted, so nothing is lost. */
-void lkl_disk_unmount_all(void)
+/*
+ * After a failed halt, which unmounted what it could: forget the mount
+ * points of the disks that are no longer mounted.
+ */
+void lkl_disk_forget_unmounted(void)
 {
-	for (int i = 0; i < MAX_DISKS; i++)
-		if (disks[i] && disks[i]->mount_point[0])
-			lkl_umount(disks[i]->mount_point);
+	pthread_mutex_lock(&disks_lock);
+	for (int i = 0; i < MAX_DISKS; i++) {
+		long args[6] = { i };
+
+		if (disks[i] && disks[i]->mount_point[0] &&
+		    lkl_syscall(LKL_SYSCALL_DISK_BUSY, args) == 0)
+			disks[i]->mount_point[0] = 0;
+	}
+	pthread_mutex_unlock(&disks_lock);
 }

@@ -17,7 +17,7 @@ extern int lkl_host_io_eventfd;
 
 /* disk.c: block backends. */
 void lkl_disk_fill_ops(struct lkl_host_ops *ops);
-void lkl_disk_unmount_all(void);
+void lkl_disk_forget_unmounted(void);
 void lkl_disk_shutdown(void);
 
 #endif

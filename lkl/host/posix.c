@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -238,6 +239,17 @@ static void idle_alarm(unsigned long long deadline_ns)
 	timerfd_settime(alarm_fd, TFD_TIMER_ABSTIME, &when, NULL);
 }
 
+/* The host's random generator, to seed the kernel's at boot. */
+static long random_bytes(void *buf, unsigned long len)
+{
+	ssize_t n;
+
+	do
+		n = getrandom(buf, len, GRND_NONBLOCK);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? 0 : n;
+}
+
 void lkl_posix_fill_ops(struct lkl_host_ops *ops)
 {
 	pthread_once(&thread_key_once, thread_key_init);
@@ -266,4 +278,5 @@ void lkl_posix_fill_ops(struct lkl_host_ops *ops)
 	ops->memcpy = memcpy;
 	ops->memset = memset;
 	ops->memmove = memmove;
+	ops->random_bytes = random_bytes;
 }

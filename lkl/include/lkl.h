@@ -119,11 +119,21 @@ long lkl_syscall_confined(long nr, const long args[6],
 int lkl_stats(struct lkl_stats *out, size_t size);
 
 /**
- * lkl_halt - shut the kernel down
+ * lkl_halt - shut the kernel down, leaving every disk clean
  *
- * Runs the kernel's power-off path, then joins every host thread the library
- * created and frees the kernel's memory.  Syscalls blocked in other threads
- * return -LKL_ERR_NOT_RUNNING.  Returns 0, or a negative errno.
+ * First, with the kernel's own credentials whatever the callers did
+ * (setuid, dropped capabilities ...): closes every open file of every task,
+ * moves every task's root and working directory back to the real root,
+ * unmounts every mount of a disk and whatever is mounted on top of one,
+ * deepest first, and syncs.  If a disk is still in use after that (e.g. a
+ * syscall blocked in another thread holds a file on it), returns -EBUSY (or
+ * the failed unmount's error): the kernel keeps running, with its files
+ * closed and the rest unmounted, and its log names what is busy.
+ * Otherwise runs the kernel's power-off path, waits for the host's disk I/O
+ * still in flight, joins every host thread the library created and frees
+ * the kernel's memory; syscalls blocked in other threads return
+ * -LKL_ERR_NOT_RUNNING.  Returns 0, or a negative errno
+ * (-LKL_ERR_NOT_RUNNING if the kernel was not running).
  */
 int lkl_halt(void);
 

@@ -182,6 +182,19 @@ struct lkl_host_ops {
 	 * 0 disarms.  Called by the CPU owner only.
 	 */
 	void (*idle_alarm)(unsigned long long deadline_ns);
+	/**
+	 * @io_drain: wait until every request given to @disk_submit has
+	 * finished on the host (and was handed to lkl_kernel_disk_complete()),
+	 * so that no host I/O touches kernel memory any more.  Called once, at
+	 * power off, by the CPU owner, before the kernel frees any memory.
+	 */
+	void (*io_drain)(void);
+	/**
+	 * @random_bytes: fill @buf with up to @len bytes from the host's
+	 * random number generator; returns how many it wrote (0 if none).
+	 * Seeds the kernel's generator at boot.
+	 */
+	long (*random_bytes)(void *buf, unsigned long len);
 };
 
 /* Interrupt line of disk completions. */
@@ -190,6 +203,9 @@ struct lkl_host_ops {
 /* Internal syscall numbers of the library (outside the kernel's table). */
 #define LKL_SYSCALL_DISK_ADD	0x10010	/* (handle, capacity bytes, read_only) -> dev_t */
 #define LKL_SYSCALL_DISK_REMOVE	0x10011	/* (minor) */
+#define LKL_SYSCALL_DISK_BUSY	0x10012	/* (minor) -> 1 if open (mounted), 0 if not */
+/* Close all files, unmount every disk, power off; see lkl_kernel_halt(). */
+#define LKL_SYSCALL_HALT	0x10013
 
 #include <lkl_user_range.h>
 

@@ -21,6 +21,7 @@
 #include <lkl/linux/stat.h>
 #include <lkl/linux/time_types.h>
 #include <lkl/linux/fs.h>
+#include <lkl/linux/random.h>
 
 /* Not part of the kernel's uapi headers. */
 struct lkl_dirent64 {
@@ -60,6 +61,21 @@ static int test_boot(void)
 	CHECK(ret == 0, "boot returned %d (%s)", ret, lkl_strerror(ret));
 	CHECK(strstr(test_log, "Linux version 6.12"), "no kernel banner in the log");
 	printf("# boot took %.1f ms, kernel %s\n", boot_ms, lkl_kernel_release());
+	return 0;
+}
+
+/*
+ * The kernel's random generator is seeded from the host at boot: the first
+ * getrandom() already has bytes (unseeded, GRND_NONBLOCK gives EAGAIN).
+ */
+static int test_getrandom(void)
+{
+	unsigned char buf[16] = { 0 }, zero[16] = { 0 };
+	long n = lkl_sys_getrandom((char *)buf, sizeof(buf), LKL_GRND_NONBLOCK);
+
+	CHECK(n == 16, "first getrandom(16, GRND_NONBLOCK) returned %ld (%s)",
+	      n, lkl_strerror(n));
+	CHECK(memcmp(buf, zero, sizeof(buf)), "16 zero bytes");
 	return 0;
 }
 
@@ -660,12 +676,12 @@ static int test_clone_refused(void)
 }
 
 static long blocked_read_ret;
+static unsigned int blocked_word;
 
+/* Blocks on a futex nobody wakes (not on a file: halt closes every file). */
 static void *blocked_reader(void *arg)
 {
-	char c;
-
-	blocked_read_ret = lkl_sys_read((long)arg, &c, 1);
+	blocked_read_ret = lkl_sys_futex(&blocked_word, LKL_FUTEX_WAIT, 0, NULL, NULL, 0);
 	return NULL;
 }
 
@@ -674,10 +690,7 @@ static pthread_t blocked_thread;
 /* A thread blocked in the kernel when the kernel halts must get an error. */
 static int test_start_blocked_reader(void)
 {
-	int fds[2];
-
-	CHECK_OK(lkl_sys_pipe2(fds, 0));
-	pthread_create(&blocked_thread, NULL, blocked_reader, (void *)(long)fds[0]);
+	pthread_create(&blocked_thread, NULL, blocked_reader, NULL);
 	usleep(20 * 1000);
 	return 0;
 }
@@ -703,9 +716,10 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(24);
+	test_plan(25);
 	test_run("calls before boot fail", test_before_boot);
 	test_run("boot", test_boot);
+	test_run("the first getrandom does not wait for entropy", test_getrandom);
 	test_run("second boot fails", test_second_boot);
 	test_run("getpid", test_getpid);
 	test_run("umask", test_umask);

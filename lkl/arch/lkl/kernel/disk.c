@@ -231,6 +231,37 @@ long lkl_disk_remove(unsigned int minor)
 	return 0;
 }
 
+/**
+ * lkl_disk_busy - whether disk @minor is open (mounted, or held by a file)
+ *
+ * Returns 1 or 0, or -ENXIO when there is no such disk.
+ */
+long lkl_disk_busy(unsigned int minor)
+{
+	long ret = -ENXIO;
+
+	if (minor >= LKL_MAX_DISKS)
+		return ret;
+	mutex_lock(&disks_lock);
+	if (disks[minor])
+		ret = disk_openers(disks[minor]->gd) > 0;
+	mutex_unlock(&disks_lock);
+	return ret;
+}
+
+/**
+ * lkl_disk_first_busy - the lowest minor of a disk that is open, or -1
+ */
+int lkl_disk_first_busy(void)
+{
+	int minor;
+
+	for (minor = 0; minor < LKL_MAX_DISKS; minor++)
+		if (lkl_disk_busy(minor) == 1)
+			return minor;
+	return -1;
+}
+
 static int __init lkl_disk_init(void)
 {
 	lkl_disk_major = register_blkdev(0, "lkl");

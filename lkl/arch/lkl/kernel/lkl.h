@@ -123,6 +123,11 @@ void lkl_timer_check(void);
 /* disk.c */
 long lkl_disk_add(void *host, unsigned long long capacity, bool read_only);
 long lkl_disk_remove(unsigned int minor);
+long lkl_disk_busy(unsigned int minor);
+int lkl_disk_first_busy(void);
+
+/* shutdown.c */
+long lkl_shutdown(void);
 
 /* setup.c */
 void __noreturn lkl_die(void);

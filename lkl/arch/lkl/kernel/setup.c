@@ -7,6 +7,7 @@
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/panic_notifier.h>
+#include <linux/random.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -48,6 +49,23 @@ static void lkl_pm_power_off(void)
 {
 }
 
+/*
+ * Seed the kernel's random generator with bytes from the host's, as a boot
+ * loader would: credited unless "random.trust_bootloader=off", so that
+ * getrandom() never waits for entropy.
+ */
+static void __init seed_random(void)
+{
+	u8 seed[64];
+	long n = 0;
+
+	if (lkl_ops->random_bytes)
+		n = lkl_ops->random_bytes(seed, sizeof(seed));
+	if (n > 0)
+		add_bootloader_randomness(seed, min_t(long, n, sizeof(seed)));
+	memzero_explicit(seed, sizeof(seed));
+}
+
 void __init setup_arch(char **cmdline_p)
 {
 	unsigned long align = PAGE_SIZE << MAX_PAGE_ORDER;
@@ -56,6 +74,7 @@ void __init setup_arch(char **cmdline_p)
 	*cmdline_p = boot_command_line;
 	parse_early_param();
 	pm_power_off = lkl_pm_power_off;
+	seed_random();
 
 	/* Aligned so that the buddy allocator gets whole max-order blocks. */
 	memory_alloc_size = mem_size + align;
@@ -178,6 +197,9 @@ void machine_power_off(void)
 {
 	struct lkl_thread *self = lkl_thread_self();
 
+	/* No host I/O may still write into memory freed from here on. */
+	if (lkl_ops->io_drain)
+		lkl_ops->io_drain();
 	free_unbound_stacks();
 	WRITE_ONCE(lkl_state, LKL_STATE_HALTED);
 	lkl_wake_all_threads();
@@ -197,14 +219,16 @@ void machine_restart(char *cmd)
 /**
  * lkl_kernel_halt - shut the kernel down and free what it allocated
  *
- * Writes every dirty buffer back (sync), runs the kernel's power-off path,
- * joins the CPU thread and frees kernel memory.  Returns 0 or a negative
- * errno.
+ * Closes every file, unmounts every disk and syncs, with the kernel's own
+ * credentials whatever the caller's (see lkl_shutdown()), runs the kernel's
+ * power-off path (which waits for the host's in-flight disk I/O), joins the
+ * CPU thread and frees kernel memory.  Returns 0, or a negative errno with
+ * the kernel still running (-EBUSY: a disk could not be unmounted), or
+ * -ESHUTDOWN when it was not running.
  */
 int lkl_kernel_halt(void)
 {
-	long args[6] = { LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
-			 LINUX_REBOOT_CMD_POWER_OFF, 0, 0, 0 };
+	long args[6] = { 0 };
 	long ret;
 
 	if (READ_ONCE(lkl_state) == LKL_STATE_DEAD) {
@@ -214,13 +238,14 @@ int lkl_kernel_halt(void)
 		cpu_thread_handle = NULL;
 		return -LKL_EKERNELDEAD;
 	}
-	if (READ_ONCE(lkl_state) != LKL_STATE_RUNNING)
+	if (READ_ONCE(lkl_state) == LKL_STATE_RUNNING) {
+		ret = lkl_kernel_syscall(LKL_SYSCALL_HALT, args, NULL);
+		if (READ_ONCE(lkl_state) != LKL_STATE_HALTED)
+			return ret < 0 ? ret : -EIO;
+	} else if (READ_ONCE(lkl_state) != LKL_STATE_HALTED || !cpu_thread_handle) {
 		return -ESHUTDOWN;
-	lkl_kernel_syscall(__NR_sync, args + 3, NULL);
-	ret = lkl_kernel_syscall(__NR_reboot, args, NULL);
-	if (READ_ONCE(lkl_state) != LKL_STATE_HALTED)
-		return ret < 0 ? ret : -EIO;
-
+	}
+	/* Halted, here or by a reboot() syscall: reclaim threads and memory. */
 	lkl_ops->thread_join(cpu_thread_handle);
 	cpu_thread_handle = NULL;
 	lkl_free_threads();

@@ -158,6 +158,10 @@ long lkl_kernel_syscall(long nr, const long *args,
 		ret = lkl_disk_add((void *)args[0], args[1], args[2]);
 	else if (nr == LKL_SYSCALL_DISK_REMOVE)
 		ret = lkl_disk_remove(args[0]);
+	else if (nr == LKL_SYSCALL_DISK_BUSY)
+		ret = lkl_disk_busy(args[0]);
+	else if (nr == LKL_SYSCALL_HALT)
+		ret = lkl_shutdown();
 	else if (nr == LKL_SYSCALL_TEST_PANIC && test_hooks)
 		panic("lkl: panic requested through the test hook");
 	else if (nr == LKL_SYSCALL_TEST_FAIL_TASK && test_hooks)
