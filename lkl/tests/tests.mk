@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # C tests (TAP, run with prove) and the benchmark; included by lkl/Makefile.
 
-TEST_NAMES := boot panic disk
+TEST_NAMES := boot panic disk socket
 TEST_BINS  := $(addprefix $(OUT)/tests/,$(TEST_NAMES))
 # The disk tests run once per block backend.
 TEST_RUNS  := $(OUT)/tests/boot $(OUT)/tests/panic \
-              $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads
+              $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads \
+              $(OUT)/tests/socket
 
 $(OUT)/tests/disk-%: $(OUT)/tests/disk
 	@printf '#!/bin/sh\nLKL_DISK_BACKEND=%s exec "$$(dirname "$$0")/disk"\n' $* > $@
