@@ -81,6 +81,26 @@ function openFlagsOf(value: unknown): number {
 
 const WHENCE: Record<string, number> = { set: 0, cur: 1, end: 2, data: 3, hole: 4 };
 
+/**
+ * Socket constants.  They are not in the kernel's uapi headers (they live in
+ * include/linux/socket.h and net.h) but are fixed ABI: AF_UNIX is 1,
+ * SOCK_CLOEXEC and SOCK_NONBLOCK are O_CLOEXEC and O_NONBLOCK.
+ */
+export const socketConstants = Object.freeze({
+  AF_UNIX: 1,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_SEQPACKET: 5,
+  SOCK_CLOEXEC: O.O_CLOEXEC,
+  SOCK_NONBLOCK: O.O_NONBLOCK,
+});
+
+const SOCKET_TYPES: Record<string, number> = {
+  stream: socketConstants.SOCK_STREAM,
+  dgram: socketConstants.SOCK_DGRAM,
+  seqpacket: socketConstants.SOCK_SEQPACKET,
+};
+
 /** A time for utimesSync: seconds (number), a numeric string, or a Date. */
 function timespec(name: string, value: unknown, out: BigInt64Array, index: number): void {
   let seconds: number;
@@ -486,6 +506,19 @@ export class Sys {
     const fds = new Int32Array(2);
     const ret = native.syscall(nr.pipe2, fds, O.O_CLOEXEC);
     if (ret < 0) this.#fail(ret, 'pipe');
+    return [fds[0]!, fds[1]!];
+  }
+
+  /**
+   * socketpairSync(type = 'stream'): two connected AF_UNIX sockets
+   * [fd0, fd1], close-on-exec; type 'stream', 'dgram' or 'seqpacket'.
+   */
+  socketpairSync(type: 'stream' | 'dgram' | 'seqpacket' = 'stream'): [number, number] {
+    const t = typeof type === 'string' ? SOCKET_TYPES[type] : undefined;
+    if (t === undefined) throw invalidValue('type', "must be 'stream', 'dgram' or 'seqpacket'", type);
+    const fds = new Int32Array(2);
+    const ret = native.syscall(nr.socketpair, socketConstants.AF_UNIX, t | socketConstants.SOCK_CLOEXEC, 0, fds);
+    if (ret < 0) this.#fail(ret, 'socketpair');
     return [fds[0]!, fds[1]!];
   }
 
