@@ -18,7 +18,7 @@ export interface NativeBinding {
   consoleTail(): string;
   setStatArray(values: Float64Array): void;
   syscall(nr: number, ...args: NativeArg[]): number;
-  io(nr: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): number;
+  io(nr: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number | bigint): number;
   stat(fd: number, path: Uint8Array | undefined, flags: number): number;
   getpid(): number;
   diskAttach(path: string, readOnly: boolean): number;

@@ -105,10 +105,11 @@ const SOCKET_TYPES: Record<string, number> = {
 function timespec(name: string, value: unknown, out: BigInt64Array, index: number): void {
   let seconds: number;
   if (value instanceof Date) seconds = value.getTime() / 1000;
-  else if (typeof value === 'number') seconds = value;
+  else if (typeof value === 'number' && Number.isFinite(value)) seconds = value;
   else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) seconds = Number(value);
-  else throw invalidType(name, 'a number of seconds, a numeric string or a Date', value);
-  if (!Number.isFinite(seconds)) throw outOfRange(name, 'a finite number of seconds', value);
+  else throw invalidType(name, 'a finite number of seconds, a numeric string or a Date', value);
+  // An invalid Date (NaN): as node:fs, a type error.
+  if (!Number.isFinite(seconds)) throw invalidType(name, 'a finite number of seconds, a numeric string or a Date', value);
   const whole = Math.floor(seconds);
   out[index] = BigInt(whole);
   out[index + 1] = BigInt(Math.round((seconds - whole) * 1e9));
@@ -236,8 +237,8 @@ export class Sys {
       positionValue = o.position;
     }
     const [offset, length] = check.bufferRange(buffer, offsetOrOptions, lengthValue);
-    let position = -1;
-    if (positional || !(positionValue === undefined || positionValue === null || positionValue === -1))
+    let position: number | bigint = -1;
+    if (positional || !(positionValue === undefined || positionValue === null || positionValue === -1 || positionValue === -1n))
       position = check.position('position', positionValue);
     const syscall = position < 0 ? (kind === 'read' ? nr.read : nr.write) : kind === 'read' ? nr.pread64 : nr.pwrite64;
     const ret = native.io(syscall, fd, buffer, offset, length, position);
@@ -282,12 +283,12 @@ export class Sys {
   }
 
   ftruncateSync(fd: number, length: number | bigint = 0): void {
-    const ret = native.syscall(nr.ftruncate, check.fd(fd), check.position('length', length));
+    const ret = native.syscall(nr.ftruncate, check.fd(fd), check.truncateLength('length', length));
     if (ret < 0) this.#fail(ret, 'ftruncate');
   }
 
   truncateSync(path: string | Uint8Array | URL, length: number | bigint = 0): void {
-    const ret = native.syscall(nr.truncate, check.path('path', path), check.position('length', length));
+    const ret = native.syscall(nr.truncate, check.path('path', path), check.truncateLength('length', length));
     if (ret < 0) this.#fail(ret, 'truncate', path);
   }
 
@@ -316,7 +317,8 @@ export class Sys {
     } else {
       mode = check.mode('mode', options, 0o777);
     }
-    if (!recursive) {
+    // An empty path goes to the kernel, which answers ENOENT (as node:fs).
+    if (!recursive || path === '') {
       const ret = native.syscall(nr.mkdirat, AT_FDCWD, check.path('path', path), mode);
       if (ret < 0) this.#fail(ret, 'mkdir', path);
       return undefined;
