@@ -99,3 +99,42 @@ describe('tmpfs is ramfs (no MMU, no shmem)', () => {
     k.sys.closeSync(fd);
   });
 });
+
+// ramfs files may be as large as 2^63 - 1, so lseek can land above 2^53.
+describe('lseek results above 2^53 are never rounded', () => {
+  const SEEK_CUR = 1;
+
+  it('with a bigint offset, a position above 2^53 - 1 comes back as an exact bigint', () => {
+    const fd = emptyFile();
+    expect(k.sys.lseekSync(fd, 2n ** 53n + 1n)).toBe(2n ** 53n + 1n);
+    expect(k.sys.lseekSync(fd, 2n, 'cur')).toBe(2n ** 53n + 3n);
+    expect(k.sys.lseekSync(fd, 2n ** 63n - 1n)).toBe(2n ** 63n - 1n);
+    // ramfs files extend to the largest size there is (docs/node-api.md).
+    k.sys.writeSync(fd, 'x', 0);
+    k.sys.ftruncateSync(fd, 2n ** 63n - 1n);
+    expect(k.sys.lseekSync(fd, 0n, 'end')).toBe(2n ** 63n - 1n);
+    k.sys.ftruncateSync(fd, 0);
+    // Safe positions stay numbers, whatever the offset's type.
+    expect(k.sys.lseekSync(fd, 5n)).toBe(5);
+    expect(k.sys.lseekSync(fd, 2n ** 53n - 1n)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(thrown(() => k.sys.lseekSync(fd, 2n ** 63n))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect(thrown(() => k.sys.lseekSync(fd, -1n))).toMatchObject({ code: 'EINVAL' });
+    k.sys.closeSync(fd);
+  });
+
+  it('a number offset whose result is above 2^53 - 1 is a RangeError with the exact value, not a rounded number', () => {
+    const fd = emptyFile();
+    expect(k.sys.lseekSync(fd, Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
+    const error = thrown(() => k.sys.lseekSync(fd, 2, 'cur'));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: /Received 9007199254740993n/ });
+    // The seek happened; a bigint offset reads the exact position.
+    expect(k.sys.lseekSync(fd, 0n, 'cur')).toBe(2n ** 53n + 1n);
+    expect(thrown(() => k.sys.syscallSync(syscalls.lseek, fd, 0, SEEK_CUR))).toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+      message: /lseek returned more than 2\^53 - 1.*Received 9007199254740993n/,
+    });
+    expect(k.sys.syscallSync(syscalls.lseek, fd, 7, 0)).toBe(7);
+    k.sys.closeSync(fd);
+  });
+});

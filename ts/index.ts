@@ -4,7 +4,7 @@
 export { Kernel, Disks } from './kernel.js';
 export type { BootOptions, AttachOptions, MountOptions, Disk, KernelState } from './kernel.js';
 export { Sys, socketConstants } from './sys.js';
-export type { ReadOptions, ReaddirOptions, MkdirOptions } from './sys.js';
+export type { ReadOptions, ReaddirOptions, MkdirOptions, Whence } from './sys.js';
 export { Stats, Dirent } from './stats.js';
 export type { StatFs } from './stats.js';
 export { KernelError, KernelPanicError } from './errors.js';

@@ -3,7 +3,7 @@
 // has the call.  Each method checks its arguments, makes one syscall (two or
 // three for readdir/mkdir -p) and throws KernelError on failure.
 
-import { native, type NativeArg } from './binding.js';
+import { native, syscallExact, type NativeArg } from './binding.js';
 import { invalidType, invalidValue, outOfRange } from './errors.js';
 import { atFlags, openFlags, syscallNumbers } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
@@ -130,6 +130,9 @@ export interface MkdirOptions {
   recursive?: boolean;
 }
 
+/** lseek's whence: a name or SEEK_SET..SEEK_HOLE (0..4). */
+export type Whence = 'set' | 'cur' | 'end' | 'data' | 'hole' | number;
+
 const decoder = new TextDecoder();
 
 export class Sys {
@@ -246,21 +249,24 @@ export class Sys {
     return ret;
   }
 
-  /** lseekSync(fd, offset, whence = 'set'): the new file position. */
-  lseekSync(fd: number, offset: number | bigint, whence: 'set' | 'cur' | 'end' | 'data' | 'hole' | number = 'set'): number {
+  /**
+   * lseekSync(fd, offset, whence = 'set'): the new file position, a number.
+   * A position above 2^53 - 1 is never rounded: with a bigint offset it
+   * comes back as a bigint; with a number offset it is a RangeError (the
+   * seek has happened: seek by 0n from 'cur' to read the exact position).
+   */
+  lseekSync(fd: number, offset: number, whence?: Whence): number;
+  lseekSync(fd: number, offset: number | bigint, whence?: Whence): number | bigint;
+  lseekSync(fd: number, offset: number | bigint, whence: Whence = 'set'): number | bigint {
     check.fd(fd);
-    let off: number;
-    if (typeof offset === 'bigint') {
-      if (offset < BigInt(Number.MIN_SAFE_INTEGER) || offset > BigInt(Number.MAX_SAFE_INTEGER))
-        throw outOfRange('offset', 'a safe integer', offset);
-      off = Number(offset);
-    } else {
-      off = check.integer('offset', offset, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    }
+    const off = typeof offset === 'bigint' ? check.word('offset', offset) : check.integer('offset', offset, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    if (typeof off === 'bigint' && off !== offset) throw outOfRange('offset', `>= ${-(2n ** 63n)} && <= ${2n ** 63n - 1n}`, offset);
     const w = typeof whence === 'string' ? WHENCE[whence] : check.integer('whence', whence, 0, 4);
     if (w === undefined) throw invalidValue('whence', "must be 'set', 'cur', 'end', 'data', 'hole' or 0..4", whence);
-    const ret = native.syscall(nr.lseek, fd, off, w);
-    if (ret < 0) this.#fail(ret, 'lseek');
+    const ret = syscallExact(nr.lseek, fd, off, w);
+    if (ret < 0) this.#fail(Number(ret), 'lseek');
+    if (typeof ret === 'bigint' && typeof offset !== 'bigint')
+      throw outOfRange('result', 'a safe integer (pass the offset as a bigint to get a larger position as a bigint)', ret);
     return ret;
   }
 
@@ -559,9 +565,11 @@ export class Sys {
       const a = args[i];
       values[i] = ArrayBuffer.isView(a) ? check.buffer(`args[${i}]`, a) : check.word(`args[${i}]`, a);
     }
-    const ret = native.syscall(n, ...values);
+    const ret = syscallExact(n, ...values);
     // Errors are -4095..-1; other negative results are values (addresses).
-    if (ret < 0 && ret > -4096) this.#fail(ret, name);
+    if (ret < 0 && ret > -4096) this.#fail(Number(ret), name);
+    // Never a rounded number: the call has happened, its exact result is in the message.
+    if (typeof ret === 'bigint') throw outOfRange('result', `a safe integer (${name} returned more than 2^53 - 1)`, ret);
     return ret;
   }
 }
