@@ -204,7 +204,12 @@ class LklBinding : public Napi::Addon<LklBinding> {
     return 0;
   }
 
+  // A result as a Number when a double holds it exactly, else as a BigInt
+  // (an lseek past 2^53): never a rounded value.
   static Napi::Value Result(Napi::Env env, long ret) {
+    constexpr long kSafe = (1L << 53) - 1;
+    if (ret < -kSafe || ret > kSafe)
+      return Napi::BigInt::New(env, static_cast<int64_t>(ret));
     return Napi::Number::New(env, static_cast<double>(ret));
   }
 

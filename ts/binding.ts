@@ -17,8 +17,13 @@ export interface NativeBinding {
   takeConsole(): string;
   consoleTail(): string;
   setStatArray(values: Float64Array): void;
+  /**
+   * The result is a bigint when it is not a safe integer (see
+   * syscallExact); elsewhere results are fds, 0 or byte counts bounded by a
+   * buffer, always numbers.
+   */
   syscall(nr: number, ...args: NativeArg[]): number;
-  io(nr: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): number;
+  io(nr: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number | bigint): number;
   stat(fd: number, path: Uint8Array | undefined, flags: number): number;
   getpid(): number;
   diskAttach(path: string, readOnly: boolean, direct: boolean, latencyNs: number): number;
@@ -52,3 +57,9 @@ function load(): NativeBinding {
 }
 
 export const native: NativeBinding = load();
+
+/**
+ * native.syscall typed as what it returns for calls whose result may exceed
+ * 2^53 (lseek, any raw syscall): a bigint then, never a rounded number.
+ */
+export const syscallExact = native.syscall as (nr: number, ...args: NativeArg[]) => number | bigint;

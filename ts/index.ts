@@ -3,17 +3,18 @@
 
 export { Kernel, Disks } from './kernel.js';
 export type { BootOptions, AttachOptions, MountOptions, Disk, KernelState } from './kernel.js';
-export { Sys } from './sys.js';
-export type { ReadOptions, ReaddirOptions, MkdirOptions } from './sys.js';
+export { Sys, socketConstants } from './sys.js';
+export type { ReadOptions, ReaddirOptions, MkdirOptions, Whence } from './sys.js';
 export { Stats, Dirent } from './stats.js';
 export type { StatFs } from './stats.js';
 export { KernelError, KernelPanicError } from './errors.js';
 export { KernelConsole } from './console.js';
 export { createExt4Image } from './images.js';
 export type { Ext4ImageOptions } from './images.js';
+import { socketConstants } from './sys.js';
 import { syscallNumbers, errnoNumbers, openFlags, atFlags, modeBits, mountFlags } from './generated/constants.js';
 
 /** Syscall numbers of the kernel's table, by name (for k.sys.syscallSync). */
 export const syscalls = syscallNumbers;
-/** Constants from the kernel's headers: errno numbers, O_*, AT_*, S_I*, MS_*. */
-export const constants = Object.freeze({ ...errnoNumbers, ...openFlags, ...atFlags, ...modeBits, ...mountFlags });
+/** Constants: errno numbers, O_*, AT_*, S_I*, MS_* from the kernel's headers; AF_UNIX and SOCK_*. */
+export const constants = Object.freeze({ ...errnoNumbers, ...openFlags, ...atFlags, ...modeBits, ...mountFlags, ...socketConstants });

@@ -3,7 +3,7 @@
 // has the call.  Each method checks its arguments, makes one syscall (two or
 // three for readdir/mkdir -p) and throws KernelError on failure.
 
-import { native, type NativeArg } from './binding.js';
+import { native, syscallExact, type NativeArg } from './binding.js';
 import { invalidType, invalidValue, outOfRange } from './errors.js';
 import { atFlags, openFlags, syscallNumbers } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
@@ -81,14 +81,35 @@ function openFlagsOf(value: unknown): number {
 
 const WHENCE: Record<string, number> = { set: 0, cur: 1, end: 2, data: 3, hole: 4 };
 
+/**
+ * Socket constants.  They are not in the kernel's uapi headers (they live in
+ * include/linux/socket.h and net.h) but are fixed ABI: AF_UNIX is 1,
+ * SOCK_CLOEXEC and SOCK_NONBLOCK are O_CLOEXEC and O_NONBLOCK.
+ */
+export const socketConstants = Object.freeze({
+  AF_UNIX: 1,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_SEQPACKET: 5,
+  SOCK_CLOEXEC: O.O_CLOEXEC,
+  SOCK_NONBLOCK: O.O_NONBLOCK,
+});
+
+const SOCKET_TYPES: Record<string, number> = {
+  stream: socketConstants.SOCK_STREAM,
+  dgram: socketConstants.SOCK_DGRAM,
+  seqpacket: socketConstants.SOCK_SEQPACKET,
+};
+
 /** A time for utimesSync: seconds (number), a numeric string, or a Date. */
 function timespec(name: string, value: unknown, out: BigInt64Array, index: number): void {
   let seconds: number;
   if (value instanceof Date) seconds = value.getTime() / 1000;
-  else if (typeof value === 'number') seconds = value;
+  else if (typeof value === 'number' && Number.isFinite(value)) seconds = value;
   else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) seconds = Number(value);
-  else throw invalidType(name, 'a number of seconds, a numeric string or a Date', value);
-  if (!Number.isFinite(seconds)) throw outOfRange(name, 'a finite number of seconds', value);
+  else throw invalidType(name, 'a finite number of seconds, a numeric string or a Date', value);
+  // An invalid Date (NaN): as node:fs, a type error.
+  if (!Number.isFinite(seconds)) throw invalidType(name, 'a finite number of seconds, a numeric string or a Date', value);
   const whole = Math.floor(seconds);
   out[index] = BigInt(whole);
   out[index + 1] = BigInt(Math.round((seconds - whole) * 1e9));
@@ -108,6 +129,9 @@ export interface MkdirOptions {
   mode?: number | string;
   recursive?: boolean;
 }
+
+/** lseek's whence: a name or SEEK_SET..SEEK_HOLE (0..4). */
+export type Whence = 'set' | 'cur' | 'end' | 'data' | 'hole' | number;
 
 const decoder = new TextDecoder();
 
@@ -216,8 +240,8 @@ export class Sys {
       positionValue = o.position;
     }
     const [offset, length] = check.bufferRange(buffer, offsetOrOptions, lengthValue);
-    let position = -1;
-    if (positional || !(positionValue === undefined || positionValue === null || positionValue === -1))
+    let position: number | bigint = -1;
+    if (positional || !(positionValue === undefined || positionValue === null || positionValue === -1 || positionValue === -1n))
       position = check.position('position', positionValue);
     const syscall = position < 0 ? (kind === 'read' ? nr.read : nr.write) : kind === 'read' ? nr.pread64 : nr.pwrite64;
     const ret = native.io(syscall, fd, buffer, offset, length, position);
@@ -225,21 +249,24 @@ export class Sys {
     return ret;
   }
 
-  /** lseekSync(fd, offset, whence = 'set'): the new file position. */
-  lseekSync(fd: number, offset: number | bigint, whence: 'set' | 'cur' | 'end' | 'data' | 'hole' | number = 'set'): number {
+  /**
+   * lseekSync(fd, offset, whence = 'set'): the new file position, a number.
+   * A position above 2^53 - 1 is never rounded: with a bigint offset it
+   * comes back as a bigint; with a number offset it is a RangeError (the
+   * seek has happened: seek by 0n from 'cur' to read the exact position).
+   */
+  lseekSync(fd: number, offset: number, whence?: Whence): number;
+  lseekSync(fd: number, offset: number | bigint, whence?: Whence): number | bigint;
+  lseekSync(fd: number, offset: number | bigint, whence: Whence = 'set'): number | bigint {
     check.fd(fd);
-    let off: number;
-    if (typeof offset === 'bigint') {
-      if (offset < BigInt(Number.MIN_SAFE_INTEGER) || offset > BigInt(Number.MAX_SAFE_INTEGER))
-        throw outOfRange('offset', 'a safe integer', offset);
-      off = Number(offset);
-    } else {
-      off = check.integer('offset', offset, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    }
+    const off = typeof offset === 'bigint' ? check.word('offset', offset) : check.integer('offset', offset, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    if (typeof off === 'bigint' && off !== offset) throw outOfRange('offset', `>= ${-(2n ** 63n)} && <= ${2n ** 63n - 1n}`, offset);
     const w = typeof whence === 'string' ? WHENCE[whence] : check.integer('whence', whence, 0, 4);
     if (w === undefined) throw invalidValue('whence', "must be 'set', 'cur', 'end', 'data', 'hole' or 0..4", whence);
-    const ret = native.syscall(nr.lseek, fd, off, w);
-    if (ret < 0) this.#fail(ret, 'lseek');
+    const ret = syscallExact(nr.lseek, fd, off, w);
+    if (ret < 0) this.#fail(Number(ret), 'lseek');
+    if (typeof ret === 'bigint' && typeof offset !== 'bigint')
+      throw outOfRange('result', 'a safe integer (pass the offset as a bigint to get a larger position as a bigint)', ret);
     return ret;
   }
 
@@ -262,12 +289,12 @@ export class Sys {
   }
 
   ftruncateSync(fd: number, length: number | bigint = 0): void {
-    const ret = native.syscall(nr.ftruncate, check.fd(fd), check.position('length', length));
+    const ret = native.syscall(nr.ftruncate, check.fd(fd), check.truncateLength('length', length));
     if (ret < 0) this.#fail(ret, 'ftruncate');
   }
 
   truncateSync(path: string | Uint8Array | URL, length: number | bigint = 0): void {
-    const ret = native.syscall(nr.truncate, check.path('path', path), check.position('length', length));
+    const ret = native.syscall(nr.truncate, check.path('path', path), check.truncateLength('length', length));
     if (ret < 0) this.#fail(ret, 'truncate', path);
   }
 
@@ -296,7 +323,8 @@ export class Sys {
     } else {
       mode = check.mode('mode', options, 0o777);
     }
-    if (!recursive) {
+    // An empty path goes to the kernel, which answers ENOENT (as node:fs).
+    if (!recursive || path === '') {
       const ret = native.syscall(nr.mkdirat, AT_FDCWD, check.path('path', path), mode);
       if (ret < 0) this.#fail(ret, 'mkdir', path);
       return undefined;
@@ -489,6 +517,19 @@ export class Sys {
     return [fds[0]!, fds[1]!];
   }
 
+  /**
+   * socketpairSync(type = 'stream'): two connected AF_UNIX sockets
+   * [fd0, fd1], close-on-exec; type 'stream', 'dgram' or 'seqpacket'.
+   */
+  socketpairSync(type: 'stream' | 'dgram' | 'seqpacket' = 'stream'): [number, number] {
+    const t = typeof type === 'string' ? SOCKET_TYPES[type] : undefined;
+    if (t === undefined) throw invalidValue('type', "must be 'stream', 'dgram' or 'seqpacket'", type);
+    const fds = new Int32Array(2);
+    const ret = native.syscall(nr.socketpair, socketConstants.AF_UNIX, t | socketConstants.SOCK_CLOEXEC, 0, fds);
+    if (ret < 0) this.#fail(ret, 'socketpair');
+    return [fds[0]!, fds[1]!];
+  }
+
   dupSync(fd: number): number {
     const ret = native.syscall(nr.dup, check.fd(fd));
     if (ret < 0) this.#fail(ret, 'dup');
@@ -524,9 +565,11 @@ export class Sys {
       const a = args[i];
       values[i] = ArrayBuffer.isView(a) ? check.buffer(`args[${i}]`, a) : check.word(`args[${i}]`, a);
     }
-    const ret = native.syscall(n, ...values);
+    const ret = syscallExact(n, ...values);
     // Errors are -4095..-1; other negative results are values (addresses).
-    if (ret < 0 && ret > -4096) this.#fail(ret, name);
+    if (ret < 0 && ret > -4096) this.#fail(Number(ret), name);
+    // Never a rounded number: the call has happened, its exact result is in the message.
+    if (typeof ret === 'bigint') throw outOfRange('result', `a safe integer (${name} returned more than 2^53 - 1)`, ret);
     return ret;
   }
 }

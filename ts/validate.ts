@@ -19,14 +19,31 @@ export function fd(value: unknown, name = 'fd'): number {
   return integer(name, value, 0, INT32_MAX);
 }
 
-/** A file offset or length: a safe non-negative integer or a bigint. */
-export function position(name: string, value: unknown): number {
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A file position: a safe non-negative integer, or a bigint up to 2^63 - 1
+ * (as node:fs; the kernel judges what is beyond the file system's limit).
+ */
+export function position(name: string, value: unknown): number | bigint {
   if (typeof value === 'bigint') {
-    if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER))
-      throw outOfRange(name, `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, value);
-    return Number(value);
+    if (value < 0n || value > INT64_MAX) throw outOfRange(name, `>= 0 && <= ${INT64_MAX}`, value);
+    return value;
   }
   return integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * A length for (f)truncate: a safe integer or a 64-bit bigint.  A negative
+ * length means 0, as in node:fs (which clamps it before the call).
+ */
+export function truncateLength(name: string, value: unknown): number | bigint {
+  if (typeof value === 'bigint') {
+    if (value < INT64_MIN || value > INT64_MAX) throw outOfRange(name, 'a 64-bit integer', value);
+    return value < 0n ? 0 : value;
+  }
+  const n = integer(name, value, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return n < 0 ? 0 : n;
 }
 
 /** A raw syscall argument: an integer that fits in 64 bits (signed or not). */
@@ -90,7 +107,6 @@ const pathScratch = [new Uint8Array(PATH_MAX + 1), new Uint8Array(PATH_MAX + 1)]
 export function path(name: string, value: unknown, slot: 0 | 1 = 0): Uint8Array {
   if (typeof value === 'string') {
     const n = value.length;
-    if (n === 0) throw invalidValue(name, 'must not be empty', value);
     if (n < PATH_MAX) {
       const out = pathScratch[slot];
       let i = 0;
@@ -124,9 +140,11 @@ export function path(name: string, value: unknown, slot: 0 | 1 = 0): Uint8Array 
   throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
 }
 
-/** @bytes plus a NUL, refusing NUL bytes inside and empty paths. */
+/**
+ * @bytes plus a NUL, refusing NUL bytes inside.  An empty path is passed on:
+ * the kernel answers ENOENT, as node:fs does.
+ */
 function terminated(name: string, bytes: Uint8Array, shown: unknown): Uint8Array {
-  if (bytes.length === 0) throw invalidValue(name, 'must not be empty', shown);
   if (bytes.indexOf(0) !== -1) throw invalidValue(name, 'must be a string or Uint8Array without null bytes', shown);
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
@@ -150,7 +168,8 @@ export function mode(name: string, value: unknown, fallback?: number): number {
     if (!/^[0-7]+$/.test(value)) throw invalidValue(name, 'must be a 32-bit unsigned integer or an octal string', value);
     value = parseInt(value, 8);
   }
-  return integer(name, value, 0, 0o7777);
+  // Any 32-bit value, as node:fs: the kernel keeps the permission bits.
+  return integer(name, value, 0, 0xffffffff);
 }
 
 export function options<T extends object>(name: string, value: unknown): Partial<T> {

@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # C tests (TAP, run with prove) and the benchmark; included by lkl/Makefile.
 
-TEST_NAMES := boot panic panic-irq thread-exit disk halt
+TEST_NAMES := boot panic panic-irq thread-exit disk halt socket
 TEST_BINS  := $(addprefix $(OUT)/tests/,$(TEST_NAMES))
 # The disk tests run once per block backend.
 TEST_RUNS  := $(OUT)/tests/boot $(OUT)/tests/panic $(OUT)/tests/panic-irq \
               $(OUT)/tests/halt $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads \
-              $(OUT)/tests/thread-exit-valgrind \
+              $(OUT)/tests/socket $(OUT)/tests/thread-exit-valgrind \
               $(LKL_DIR)/tests/deps-check.sh
 
 $(OUT)/tests/disk-%: $(OUT)/tests/disk
