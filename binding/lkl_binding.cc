@@ -183,6 +183,7 @@ class LklBinding : public Napi::Addon<LklBinding> {
             InstanceMethod("diskBackend", &LklBinding::DiskBackend),
             InstanceMethod("kernelRelease", &LklBinding::KernelRelease),
             InstanceMethod("hostThreadCount", &LklBinding::HostThreadCount),
+            InstanceMethod("stats", &LklBinding::Stats),
             InstanceMethod("testPanic", &LklBinding::TestPanic),
         });
   }
@@ -426,6 +427,20 @@ class LklBinding : public Napi::Addon<LklBinding> {
 
   Napi::Value HostThreadCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), lkl_host_thread_count());
+  }
+
+  // The library's counters, in the order of struct lkl_stats (ts/kernel.ts
+  // names them).  Counters stay far below 2^53: numbers are exact.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    struct lkl_stats stats;
+    const unsigned long long* fields = reinterpret_cast<const unsigned long long*>(&stats);
+    const size_t count = sizeof(stats) / sizeof(*fields);
+    Napi::Array out = Napi::Array::New(info.Env(), count);
+
+    lkl_stats(&stats, sizeof(stats));
+    for (size_t i = 0; i < count; i++)
+      out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(fields[i])));
+    return out;
   }
 
   // The panic hook works only when the kernel was booted with

@@ -33,6 +33,8 @@ export interface NativeBinding {
   diskBackend(): string;
   kernelRelease(): string;
   hostThreadCount(): number;
+  /** struct lkl_stats, field by field (see STATS_FIELDS in kernel.ts). */
+  stats(): number[];
   testPanic(): number;
 }
 

@@ -2,6 +2,7 @@
 // lkl-node: the Linux 6.12 kernel as a library inside Node.js.
 
 export { Kernel, Disks } from './kernel.js';
+export type { KernelStats } from './kernel.js';
 export type { BootOptions, AttachOptions, MountOptions, Disk, KernelState } from './kernel.js';
 export { Sys, socketConstants } from './sys.js';
 export type { ReadOptions, ReaddirOptions, MkdirOptions, Whence } from './sys.js';

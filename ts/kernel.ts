@@ -56,6 +56,47 @@ export interface Disk {
   readonly device: string;
 }
 
+/** Counters of the library's mechanics (struct lkl_stats in lkl.h). */
+export interface KernelStats {
+  /** Syscalls whose caller's task was already current: no switch at all. */
+  syscallsFast: number;
+  /** Syscalls that made the caller's task current on the caller's own thread. */
+  syscallsBorrowed: number;
+  /** Syscalls whose caller waited for another thread to hand it the CPU. */
+  syscallsHanded: number;
+  /** Times the CPU was handed from one host thread to another. */
+  cpuHandoffs: number;
+  /** Times a thread slept because another held the CPU. */
+  cpuLockWaits: number;
+  /** Returns of the CPU thread from its idle wait. */
+  cpuThreadWakeups: number;
+  /** Block requests done at submission (host cache, tmpfs). */
+  diskRequestsInline: number;
+  /** Block requests queued to the host backend, completed by an interrupt. */
+  diskRequestsQueued: number;
+  /** Host threads the library started. */
+  hostThreadsCreated: number;
+  /** Notifications written to the sleeping CPU thread (each wakes it). */
+  cpuThreadNotifies: number;
+  /** Host alarms set so that the sleeping CPU thread wakes at an earlier deadline. */
+  idleAlarms: number;
+}
+
+/** Field order of struct lkl_stats. */
+const STATS_FIELDS: readonly (keyof KernelStats)[] = [
+  'syscallsFast',
+  'syscallsBorrowed',
+  'syscallsHanded',
+  'cpuHandoffs',
+  'cpuLockWaits',
+  'cpuThreadWakeups',
+  'diskRequestsInline',
+  'diskRequestsQueued',
+  'hostThreadsCreated',
+  'cpuThreadNotifies',
+  'idleAlarms',
+];
+
 export type KernelState = 'running' | 'halted' | 'dead';
 
 const MIN_MEMORY = 16 * 1024 * 1024;
@@ -199,6 +240,22 @@ export class Kernel {
   /** Host threads the library runs (the CPU thread and disk helpers). */
   hostThreadCount(): number {
     return native.hostThreadCount();
+  }
+
+  /**
+   * The library's counters since the process started (see docs/node-api.md):
+   * how syscalls reached the CPU, CPU handoffs between host threads, wake-ups
+   * of the CPU thread, disk requests done inline or queued, host threads
+   * created.  Works before boot and after halt; take two readings and
+   * subtract them to measure a piece of code.
+   */
+  stats(): KernelStats {
+    const values = native.stats();
+    const out = {} as Record<keyof KernelStats, number>;
+    STATS_FIELDS.forEach((name, i) => {
+      out[name] = values[i] ?? 0;
+    });
+    return out;
   }
 
   /** The disk I/O backend in use: 'uring', 'threads', or 'none' before the first attach. */
