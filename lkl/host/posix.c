@@ -20,7 +20,13 @@
 
 #include "host.h"
 
-#define GUARD_SIZE 4096UL
+/*
+ * Guards below every stack the library allocates or starts a thread on.
+ * The kernel is built without stack-clash probes, so a frame could step
+ * over a guard smaller than itself; the build refuses frames larger than
+ * LKL_MAX_FRAME (arch/lkl/Makefile, 8 KiB), far below this.
+ */
+#define GUARD_SIZE (64UL * 1024)
 
 static int live_threads;
 struct lkl_stats lkl_host_stats;
@@ -38,7 +44,7 @@ static void page_free(void *ptr, unsigned long size)
 	munmap(ptr, size);
 }
 
-/* The guard page below the stack is never accessible: an overflow faults. */
+/* The guard below the stack is never accessible: an overflow faults. */
 static void *stack_alloc(unsigned long size)
 {
 	char *p = page_alloc(size + GUARD_SIZE);
@@ -90,7 +96,15 @@ void *lkl_posix_thread_create(void (*fn)(void *), void *arg)
 		goto fail;
 	start->fn = fn;
 	start->arg = arg;
-	if (pthread_create(thread, NULL, thread_trampoline, start))
+	pthread_attr_t attr;
+	int err;
+
+	if (pthread_attr_init(&attr))
+		goto fail;
+	pthread_attr_setguardsize(&attr, GUARD_SIZE);
+	err = pthread_create(thread, &attr, thread_trampoline, start);
+	pthread_attr_destroy(&attr);
+	if (err)
 		goto fail;
 	__atomic_add_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&lkl_host_stats.host_threads_created, 1, __ATOMIC_RELAXED);
