@@ -8,6 +8,8 @@
 #include <linux/task_work.h>
 #include <linux/moduleparam.h>
 #include <linux/errno.h>
+#include <linux/fcntl.h>
+#include <linux/uaccess.h>
 #include <asm/syscalls.h>
 #include <asm/unistd.h>
 #include "lkl.h"
@@ -61,6 +63,32 @@ static bool confined_refused(long nr)
 	case __NR_set_robust_list:
 	case __NR_rseq:
 		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Direct I/O needs the caller's buffer as pages the block layer can map, and
+ * caller memory here has no struct page: ext4 would fail a read halfway with
+ * EFAULT.  O_DIRECT is refused where it is asked for, with EINVAL (what Linux
+ * answers for file systems without direct I/O).
+ */
+static bool asks_direct_io(long nr, const long *args)
+{
+	u64 flags;
+
+	switch (nr) {
+	case __NR_openat:
+		return args[2] & O_DIRECT;
+	case __NR_openat2:
+		/* struct open_how starts with the u64 flags. */
+		if ((unsigned long)args[3] < sizeof(flags) ||
+		    copy_from_user(&flags, (const void __user *)args[2], sizeof(flags)))
+			return false;	/* the call itself reports the error */
+		return flags & O_DIRECT;
+	case __NR_fcntl:
+		return args[1] == F_SETFL && (args[2] & O_DIRECT);
 	default:
 		return false;
 	}
@@ -148,6 +176,8 @@ long lkl_kernel_syscall(long nr, const long *args,
 		/* No user-space threads or processes: a host thread that
 		 * calls in gets its task by itself. */
 		ret = -ENOSYS;
+	else if (unlikely(asks_direct_io(nr, args)))
+		ret = -EINVAL;
 	else if (likely((unsigned long)nr < __NR_syscalls))
 		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
 					    args[3], args[4], args[5]);
