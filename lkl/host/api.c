@@ -51,6 +51,7 @@ int lkl_boot(const char *cmdline)
 {
 	console_to_stderr = getenv("LKL_CONSOLE") != NULL;
 	lkl_posix_fill_ops(&ops);
+	lkl_usercopy_fill_ops(&ops);
 	lkl_disk_fill_ops(&ops);
 	ops.print = host_print;
 	ops.panic = host_panic;

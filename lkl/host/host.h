@@ -15,6 +15,9 @@ void lkl_posix_thread_join(void *handle);
 /* The eventfd the disk ring signals on completions, -1 if none. */
 extern int lkl_host_io_eventfd;
 
+/* usercopy.c: fault-catching copies of callers' memory. */
+void lkl_usercopy_fill_ops(struct lkl_host_ops *ops);
+
 /* disk.c: block backends. */
 void lkl_disk_fill_ops(struct lkl_host_ops *ops);
 void lkl_disk_forget_unmounted(void);

@@ -150,6 +150,21 @@ struct lkl_host_ops {
 	void *(*memmove)(void *dest, const void *src, unsigned long n);
 
 	/**
+	 * @user_copy: copy @n bytes from @src to @dst, where either may be a
+	 * caller's ("user") address that is not mapped; @src NULL writes
+	 * zeroes.  Returns the number of bytes NOT copied (0 on success): a
+	 * fault ends the copy instead of the process, the way exception tables
+	 * do on a real architecture.  The bytes before the faulting page are
+	 * copied.
+	 */
+	unsigned long (*user_copy)(void *dst, const void *src, unsigned long n);
+	/**
+	 * @user_strnlen: length of the string at @str, at most @max, or -1 if
+	 * @str runs into unmapped memory before a NUL or @max bytes.
+	 */
+	long (*user_strnlen)(const char *str, unsigned long max);
+
+	/**
 	 * @disk_submit: queue @req on the backend of @disk (the handle given
 	 * to the kernel when the disk was added).  @last: no more requests
 	 * follow for now, submit the batch.  Returns 1 if the request was

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -675,6 +676,66 @@ static int test_clone_refused(void)
 	return 0;
 }
 
+/*
+ * Unconfined calls with pointers into unmapped memory: the copy stops there
+ * and the call fails (or is short) as on a real kernel; nothing crashes.
+ */
+static int test_bad_user_pointers(void)
+{
+	char *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *hole = pages + 4096, *opts;
+	static const char data[16] = "0123456789abcdef";
+	struct lkl_stat st;
+	long fd, ret;
+
+	CHECK(pages != MAP_FAILED, "mmap failed");
+	CHECK(mprotect(hole, 4096, PROT_NONE) == 0, "mprotect failed");
+
+	/* Mount options ending 1 byte before the hole: the kernel copies a
+	 * whole page from them, which ran into the hole and killed us. */
+	opts = hole - sizeof("mode=0710");
+	memcpy(opts, "mode=0710", sizeof("mode=0710"));
+	CHECK_OK(lkl_sys_mkdirat(LKL_AT_FDCWD, "/opts", 0755));
+	CHECK_OK(lkl_sys_mount("none", "/opts", "tmpfs", 0, opts));
+	CHECK_OK(lkl_sys_newfstatat(LKL_AT_FDCWD, "/opts", &st, 0));
+	CHECK((st.st_mode & 07777) == 0710, "mode %o, not 0710", st.st_mode & 07777);
+	CHECK_OK(lkl_sys_umount2("/opts", 0));
+
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/faults", LKL_O_CREAT | LKL_O_RDWR, 0600));
+	CHECK(lkl_sys_write(fd, hole, 16) == -LKL_EFAULT, "write from the hole");
+	CHECK_OK(lkl_sys_pwrite64(fd, data, 16, 0));
+	CHECK(lkl_sys_pread64(fd, hole, 16, 0) == -LKL_EFAULT, "read into the hole");
+	/* A buffer that runs into the hole: a short read, like Linux. */
+	ret = lkl_sys_pread64(fd, hole - 8, 16, 0);
+	CHECK(ret == 8, "read across the hole returned %ld", ret);
+	CHECK(!memcmp(hole - 8, data, 8), "short read copied the wrong bytes");
+	CHECK_OK(lkl_sys_close(fd));
+
+	/* Paths: in the hole, or running into it without a NUL. */
+	CHECK(lkl_sys_openat(LKL_AT_FDCWD, hole, LKL_O_RDONLY, 0) == -LKL_EFAULT,
+	      "path in the hole");
+	memset(hole - 8, 'a', 8);
+	CHECK(lkl_sys_openat(LKL_AT_FDCWD, hole - 8, LKL_O_RDONLY, 0) == -LKL_EFAULT,
+	      "path running into the hole");
+	munmap(pages, 8192);
+	return 0;
+}
+
+/* O_DIRECT cannot work on caller memory: refused at open and fcntl. */
+static int test_direct_io_refused(void)
+{
+	long fd;
+
+	CHECK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/direct", LKL_O_CREAT | LKL_O_RDWR | LKL_O_DIRECT,
+			     0600) == -LKL_EINVAL, "open with O_DIRECT");
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/direct", LKL_O_CREAT | LKL_O_RDWR, 0600));
+	CHECK(lkl_sys_fcntl(fd, LKL_F_SETFL, LKL_O_DIRECT) == -LKL_EINVAL, "fcntl F_SETFL O_DIRECT");
+	CHECK_OK(lkl_sys_fcntl(fd, LKL_F_SETFL, LKL_O_APPEND));
+	CHECK_OK(lkl_sys_close(fd));
+	return 0;
+}
+
 static long blocked_read_ret;
 static unsigned int blocked_word;
 
@@ -716,7 +777,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(25);
+	test_plan(27);
 	test_run("calls before boot fail", test_before_boot);
 	test_run("boot", test_boot);
 	test_run("the first getrandom does not wait for entropy", test_getrandom);
@@ -726,6 +787,8 @@ int main(void)
 	test_run("unknown syscalls return ENOSYS", test_unknown_syscalls);
 	test_run("mount tmpfs and proc", test_mounts);
 	test_run("file operations", test_files);
+	test_run("bad user pointers fail the call, not the process", test_bad_user_pointers);
+	test_run("O_DIRECT is refused", test_direct_io_refused);
 	test_run("confined syscalls touch only their ranges", test_confined_syscalls);
 	test_run("/proc/self/status", test_proc_self_status);
 	test_run("at most 3 library host threads", test_host_thread_budget);

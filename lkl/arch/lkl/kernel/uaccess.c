@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * User-memory checks for confined syscalls (see asm/uaccess.h) and the string
- * copies, which must stop at the end of the caller's buffer rather than read
- * a word past it as the generic versions may.
+ * User-memory checks for confined syscalls (see asm/uaccess.h), the copies,
+ * which go through the host's fault-catching copy, and the string copies,
+ * which must stop at the end of the caller's buffer rather than read a word
+ * past it as the generic versions may.
  */
 #include <linux/uaccess.h>
 #include <linux/string.h>
@@ -34,10 +35,33 @@ bool lkl_user_window_allows(const void __user *ptr, unsigned long size)
 	return window_bytes_from((unsigned long)ptr, size) == size;
 }
 
+unsigned long raw_copy_from_user(void *to, const void __user *from,
+				 unsigned long n)
+{
+	return lkl_ops->user_copy(to, (const void __force *)from, n);
+}
+
+unsigned long raw_copy_to_user(void __user *to, const void *from,
+			       unsigned long n)
+{
+	return lkl_ops->user_copy((void __force *)to, from, n);
+}
+
+unsigned long __clear_user(void __user *to, unsigned long n)
+{
+	return lkl_ops->user_copy((void __force *)to, NULL, n);
+}
+
+/* Length of the string at @src within @max bytes, -EFAULT if unmapped. */
+static long user_strnlen(const char __user *src, unsigned long max)
+{
+	return lkl_ops->user_strnlen((const char __force *)src, max);
+}
+
 long strncpy_from_user(char *dst, const char __user *src, long count)
 {
-	const char *from = (const char __force *)src;
-	unsigned long avail, len;
+	unsigned long avail;
+	long len;
 
 	might_fault();
 	if (count <= 0)
@@ -45,21 +69,26 @@ long strncpy_from_user(char *dst, const char __user *src, long count)
 	avail = window_bytes_from((unsigned long)src, count);
 	if (!avail)
 		return -EFAULT;
-	len = strnlen(from, avail);
+	len = user_strnlen(src, avail);
+	if (len < 0)
+		return -EFAULT;
 	if (len < avail) {
-		memcpy(dst, from, len + 1);
+		if (raw_copy_from_user(dst, src, len + 1))
+			return -EFAULT;
 		return len;
 	}
 	/* No NUL inside the window: the string runs past the caller's buffer. */
 	if (avail < count)
 		return -EFAULT;
-	memcpy(dst, from, count);
+	if (raw_copy_from_user(dst, src, count))
+		return -EFAULT;
 	return count;
 }
 
 long strnlen_user(const char __user *str, long count)
 {
-	unsigned long avail, len;
+	unsigned long avail;
+	long len;
 
 	might_fault();
 	if (count <= 0)
@@ -67,7 +96,9 @@ long strnlen_user(const char __user *str, long count)
 	avail = window_bytes_from((unsigned long)str, count);
 	if (!avail)
 		return 0;
-	len = strnlen((const char __force *)str, avail);
+	len = user_strnlen(str, avail);
+	if (len < 0)
+		return 0;
 	if (len < avail)
 		return len + 1;
 	return avail < count ? 0 : count + 1;
