@@ -425,23 +425,6 @@ static void *futex_waiter(void *arg)
 	return NULL;
 }
 
-/* State letter of kernel task @tid ('S' sleeping, 'R' running...). */
-static char task_state(long tid)
-{
-	char path[64], buf[256], *p;
-	long fd, n;
-
-	snprintf(path, sizeof(path), "/proc/1/task/%ld/stat", tid);
-	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY, 0);
-	if (fd < 0)
-		return '?';
-	n = lkl_sys_read(fd, buf, sizeof(buf) - 1);
-	lkl_sys_close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static int test_futex(void)
 {
 	pthread_t th;

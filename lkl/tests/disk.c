@@ -29,19 +29,6 @@ static const char *tmp_path(const char *name)
 	return path_buf;
 }
 
-static int run(const char *fmt, ...)
-{
-	char cmd[1024], full[1100];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	/* Keep the tools' chatter out of the TAP stream. */
-	snprintf(full, sizeof(full), strchr(cmd, '>') ? "%s" : "( %s ) >/dev/null", cmd);
-	return system(full);
-}
-
 /* Deterministic pseudo-random bytes. */
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
@@ -93,7 +80,7 @@ static int test_populated_image(void)
 	char name[64];
 	int disk;
 
-	CHECK(!run("mkdir -p %s/src/sub/deeper", dir), "mkdir");
+	CHECK(!test_shell("mkdir -p %s/src/sub/deeper", dir), "mkdir");
 	for (int i = 0; i < POP_FILES; i++) {
 		size_t len = (i * 24571) % sizeof(want);
 		FILE *f;
@@ -104,7 +91,7 @@ static int test_populated_image(void)
 		CHECK(f && fwrite(want, 1, len, f) == len, "writing %s", name);
 		fclose(f);
 	}
-	CHECK(!run("mke2fs -q -F -t ext4 -d %s/src %s/pop.img 16M", dir, dir), "mke2fs -d");
+	CHECK(!test_shell("mke2fs -q -F -t ext4 -d %s/src %s/pop.img 16M", dir, dir), "mke2fs -d");
 
 	disk = lkl_disk_attach(tmp_path("pop.img"), LKL_DISK_READ_ONLY);
 	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
@@ -144,7 +131,7 @@ static int test_random_writes(void)
 	shadow = calloc(1, BIG);
 	readback = malloc(BIG);
 	CHECK(shadow && readback, "out of memory");
-	CHECK(!run("mke2fs -q -F -t ext4 %s/main.img 256M", dir), "mke2fs");
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s/main.img 256M", dir), "mke2fs");
 	main_disk = lkl_disk_attach(tmp_path("main.img"), 0);
 	CHECK(main_disk >= 0, "attach: %d", main_disk);
 	CHECK_OK(lkl_mount(main_disk, "ext4", "/mnt/main", 0, NULL));
@@ -180,9 +167,9 @@ static int test_host_tools_agree(void)
 	FILE *f;
 	size_t n;
 
-	CHECK(!run("e2fsck -fn %s/main.img >%s/fsck.log 2>&1 </dev/null", dir, dir),
+	CHECK(!test_shell("e2fsck -fn %s/main.img >%s/fsck.log 2>&1 </dev/null", dir, dir),
 	      "e2fsck -fn reported problems (see %s/fsck.log)", dir);
-	CHECK(!run("debugfs -R 'cat /data' %s/main.img 2>/dev/null >%s/data.out", dir, dir),
+	CHECK(!test_shell("debugfs -R 'cat /data' %s/main.img 2>/dev/null >%s/data.out", dir, dir),
 	      "debugfs failed");
 	f = fopen(tmp_path("data.out"), "r");
 	CHECK(f, "no debugfs output");
@@ -239,7 +226,7 @@ static int test_parallel_writers(void)
 	for (int i = 0; i < 8; i++)
 		CHECK(w[i].ok, "writer %d failed", i);
 	CHECK_OK(lkl_umount("/mnt/main"));
-	CHECK(!run("e2fsck -fn %s/main.img >%s/fsck2.log 2>&1", dir, dir), "e2fsck after writers");
+	CHECK(!test_shell("e2fsck -fn %s/main.img >%s/fsck2.log 2>&1", dir, dir), "e2fsck after writers");
 	CHECK_OK(lkl_disk_detach(main_disk));
 	return 0;
 }
@@ -255,7 +242,7 @@ static int test_dirty_throttling(void)
 	int disk;
 	long fd;
 
-	CHECK(!run("mke2fs -q -F -t ext4 %s/seq.img 256M", dir), "mke2fs");
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s/seq.img 256M", dir), "mke2fs");
 	disk = lkl_disk_attach(tmp_path("seq.img"), 0);
 	CHECK(disk >= 0, "attach: %d", disk);
 	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/seq", 0, NULL));
@@ -287,7 +274,7 @@ static int test_sparse_8g(void)
 	int disk, hostfd;
 	long fd;
 
-	CHECK(!run("truncate -s 8G %s/big.img && mke2fs -q -F -t ext4 %s/big.img", dir, dir),
+	CHECK(!test_shell("truncate -s 8G %s/big.img && mke2fs -q -F -t ext4 %s/big.img", dir, dir),
 	      "making the 8 GiB image");
 	disk = lkl_disk_attach(tmp_path("big.img"), 0);
 	CHECK(disk >= 0, "attach: %d", disk);
@@ -305,7 +292,7 @@ static int test_sparse_8g(void)
 	CHECK(!memcmp(buf, back, sizeof(buf)), "bytes at 6 GiB differ on the host");
 
 	/* Through ext4: a file whose data lies past 4 GiB of the file. */
-	CHECK(!run("mke2fs -q -F -t ext4 %s/big.img", dir), "re-mke2fs");
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s/big.img", dir), "re-mke2fs");
 	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/big", 0, NULL));
 	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/big/sparse", LKL_O_CREAT | LKL_O_RDWR, 0644));
 	CHECK(lkl_sys_pwrite64(fd, (char *)buf, sizeof(buf), 5LL << 30) == sizeof(buf), "file write");
@@ -330,7 +317,7 @@ static int test_two_disks(void)
 	int a, b;
 	long fd;
 
-	CHECK(!run("mke2fs -q -F -t ext4 %s/a.img 32M && mke2fs -q -F -t ext4 %s/b.img 32M", dir, dir),
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s/a.img 32M && mke2fs -q -F -t ext4 %s/b.img 32M", dir, dir),
 	      "mke2fs");
 	a = lkl_disk_attach(tmp_path("a.img"), 0);
 	b = lkl_disk_attach(tmp_path("b.img"), 0);
@@ -349,9 +336,9 @@ static int test_two_disks(void)
 	CHECK_OK(lkl_umount("/mnt/b"));
 	CHECK_OK(lkl_disk_detach(a));
 	CHECK_OK(lkl_disk_detach(b));
-	CHECK(!run("e2fsck -fn %s/a.img >/dev/null 2>&1 && e2fsck -fn %s/b.img >/dev/null 2>&1", dir, dir),
+	CHECK(!test_shell("e2fsck -fn %s/a.img >/dev/null 2>&1 && e2fsck -fn %s/b.img >/dev/null 2>&1", dir, dir),
 	      "e2fsck");
-	CHECK(!run("debugfs -R 'cat /f' %s/b.img 2>/dev/null >%s/b.out", dir, dir), "debugfs");
+	CHECK(!test_shell("debugfs -R 'cat /f' %s/b.img 2>/dev/null >%s/b.out", dir, dir), "debugfs");
 	{
 		FILE *f = fopen(tmp_path("b.out"), "r");
 		size_t n = f ? fread(back, 1, sizeof(back), f) : 0;
@@ -414,7 +401,7 @@ static int test_bad_images(void)
 	CHECK(ret < 0, "mounting garbage returned %ld", ret);
 	CHECK_OK(lkl_disk_detach(disk));
 
-	CHECK(!run("mke2fs -q -F -t ext4 %s/trunc.img 64M && truncate -s 2M %s/trunc.img", dir, dir),
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s/trunc.img 64M && truncate -s 2M %s/trunc.img", dir, dir),
 	      "making the truncated image");
 	disk = lkl_disk_attach(tmp_path("trunc.img"), 0);
 	CHECK(disk >= 0, "attach: %d", disk);
@@ -440,7 +427,7 @@ static int direct_round_trip(const char *image, const char *mnt, int blocksize)
 	int disk;
 	long fd;
 
-	CHECK(!run("mke2fs -q -F -t ext4 -b %d %s 32M", blocksize, image), "mke2fs");
+	CHECK(!test_shell("mke2fs -q -F -t ext4 -b %d %s 32M", blocksize, image), "mke2fs");
 	disk = lkl_disk_attach(image, LKL_DISK_DIRECT);
 	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
 	CHECK_OK(lkl_mount(disk, "ext4", mnt, 0, NULL));
@@ -468,7 +455,7 @@ static int direct_round_trip(const char *image, const char *mnt, int blocksize)
 	}
 	CHECK_OK(lkl_umount(mnt));
 	CHECK_OK(lkl_disk_detach(disk));
-	CHECK(!run("e2fsck -fn %s", image), "e2fsck -fn finds errors in %s", image);
+	CHECK(!test_shell("e2fsck -fn %s", image), "e2fsck -fn finds errors in %s", image);
 	return 0;
 }
 
@@ -514,7 +501,7 @@ static int latency_disk(const char *name, const char *mnt, unsigned long long la
 	int disk;
 	long fd;
 
-	CHECK(!run("mke2fs -q -F -t ext4 %s 8M", tmp_path(name)), "mke2fs");
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s 8M", tmp_path(name)), "mke2fs");
 	disk = lkl_disk_attach_opts(tmp_path(name), &opts);
 	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
 	CHECK_OK(lkl_mount(disk, "ext4", mnt, 0, NULL));
@@ -606,7 +593,7 @@ static int test_halt(void)
 
 	CHECK(ret == 0, "halt: %d", ret);
 	CHECK(lkl_host_thread_count() == 0, "%d library threads left", lkl_host_thread_count());
-	run("rm -rf %s", dir);
+	test_shell("rm -rf %s", dir);
 	return 0;
 }
 

@@ -29,18 +29,6 @@
 
 static char dir[] = "/tmp/lkl-halt-test-XXXXXX";
 
-static int run(const char *fmt, ...)
-{
-	char cmd[1024], full[1100];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "( %s ) >/dev/null 2>&1 </dev/null", cmd);
-	return system(full);
-}
-
 static const char *image(const char *name)
 {
 	static char path[2][512];
@@ -53,7 +41,7 @@ static const char *image(const char *name)
 
 static int make_image(const char *name)
 {
-	return run("rm -f %s && mke2fs -q -F -t ext4 %s 32M", image(name), image(name));
+	return test_shell("rm -f %s && mke2fs -q -F -t ext4 %s 32M", image(name), image(name));
 }
 
 /*
@@ -67,11 +55,11 @@ static int image_ok(const char *name, const char *file, const char *want)
 	FILE *p;
 	size_t n;
 
-	CHECK(!run("dumpe2fs -h %s | grep -q '^Filesystem features:'", image(name)),
+	CHECK(!test_shell("dumpe2fs -h %s | grep -q '^Filesystem features:'", image(name)),
 	      "dumpe2fs -h %s", name);
-	CHECK(run("dumpe2fs -h %s | grep -q '^Filesystem features:.*needs_recovery'", image(name)),
+	CHECK(test_shell("dumpe2fs -h %s | grep -q '^Filesystem features:.*needs_recovery'", image(name)),
 	      "%s was not unmounted: its journal needs recovery", name);
-	CHECK(!run("e2fsck -fn %s", image(name)), "e2fsck -fn %s reports problems", name);
+	CHECK(!test_shell("e2fsck -fn %s", image(name)), "e2fsck -fn %s reports problems", name);
 	snprintf(cmd, sizeof(cmd), "debugfs -R 'cat %s' %s 2>/dev/null", file, image(name));
 	p = popen(cmd, "r");
 	CHECK(p, "popen debugfs");
@@ -342,23 +330,6 @@ static void *fifo_reader(void *arg)
 	return NULL;
 }
 
-/* The state letter of task @tid ('S': sleeping), from /proc. */
-static char task_state(long tid)
-{
-	char path[64], buf[256], *p;
-	long fd, n;
-
-	snprintf(path, sizeof(path), "/proc/1/task/%ld/stat", tid);
-	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY, 0);
-	if (fd < 0)
-		return '?';
-	n = lkl_sys_read(fd, buf, sizeof(buf) - 1);
-	lkl_sys_close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static int child_blocked(void)
 {
 	pthread_t t;
@@ -514,7 +485,7 @@ static int child_in_flight(void)
 
 static int in_flight(const char *backend)
 {
-	CHECK(!run("rm -f %s && truncate -s 32M %s", image("flight.img"), image("flight.img")),
+	CHECK(!test_shell("rm -f %s && truncate -s 32M %s", image("flight.img"), image("flight.img")),
 	      "truncate");
 	flight_backend = backend;
 	return in_child(child_in_flight);
@@ -548,6 +519,6 @@ int main(void)
 		 test_in_flight_threads);
 	test_run("power off submits and waits for queued io_uring reads before freeing memory",
 		 test_in_flight_uring);
-	run("rm -rf %s", dir);
+	test_shell("rm -rf %s", dir);
 	return test_done();
 }

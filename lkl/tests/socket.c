@@ -28,18 +28,6 @@
 
 static char dir[] = "/tmp/lkl-socket-test-XXXXXX";
 
-static int run(const char *fmt, ...)
-{
-	char cmd[1024], full[1100];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "( %s ) >/dev/null 2>&1", cmd);
-	return system(full);
-}
-
 /* A socket address for @path in the kernel's namespace; returns its length. */
 static int unix_address(struct lkl_sockaddr_un *sa, const char *path)
 {
@@ -96,7 +84,7 @@ static int test_bind_path(void)
 	int disk, len;
 	long fd;
 
-	CHECK(!run("mke2fs -q -F -t ext4 %s/sock.img 16M", dir), "mke2fs");
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s/sock.img 16M", dir), "mke2fs");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock.img", dir);
 	disk = lkl_disk_attach(sa.sun_path, 0);
 	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
@@ -123,7 +111,7 @@ static int test_bind_path(void)
 	      "the socket file is still there after unlink");
 	CHECK_OK(lkl_umount("/mnt/sock"));
 	CHECK_OK(lkl_disk_detach(disk));
-	CHECK(!run("e2fsck -fn %s/sock.img </dev/null", dir), "e2fsck -fn found problems");
+	CHECK(!test_shell("e2fsck -fn %s/sock.img </dev/null", dir), "e2fsck -fn found problems");
 	return 0;
 }
 
@@ -184,7 +172,7 @@ static int test_connect_accept(void)
 static int test_halt(void)
 {
 	CHECK(lkl_halt() == 0, "halt");
-	run("rm -rf %s", dir);
+	test_shell("rm -rf %s", dir);
 	return 0;
 }
 

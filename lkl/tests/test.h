@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdarg.h>
 #include <lkl.h>
 #include <lkl/syscalls.h>
+#include <lkl/asm-generic/fcntl.h>
+#include <lkl/linux/fcntl.h>
 
 #define LOG_SIZE (256 * 1024)
 
@@ -122,6 +125,36 @@ static int host_threads(void)
 		n = host_threads_now();
 	}
 	return n;
+}
+
+/* Runs a shell command (printf-style), its output kept out of the TAP stream. */
+static int test_shell(const char *fmt, ...)
+{
+	char cmd[1024], full[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "( %s ) >/dev/null 2>&1 </dev/null", cmd);
+	return system(full);
+}
+
+/* The state letter of kernel task @tid ('S' sleeping, 'R' running...). */
+static char task_state(long tid)
+{
+	char path[64], buf[256], *p;
+	long fd, n;
+
+	snprintf(path, sizeof(path), "/proc/1/task/%ld/stat", tid);
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY, 0);
+	if (fd < 0)
+		return '?';
+	n = lkl_sys_read(fd, buf, sizeof(buf) - 1);
+	lkl_sys_close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
 }
 
 static int test_done(void)
