@@ -151,6 +151,17 @@ static struct notifier_block lkl_panic_nb = {
 	.priority = INT_MIN,
 };
 
+/*
+ * Defaults put before the caller's command line (a value the caller gives
+ * comes later and wins).  Dirty limits: the stock 20% / 10% throttle a
+ * writer with balance_dirty_pages() pauses of whole jiffies (10 ms at HZ=100)
+ * although writeback to an image the host has in memory takes microseconds
+ * and runs on the writer's own thread anyway; at 40% / 20% a 256 MiB write
+ * into a 512 MiB kernel is never paused (docs/disks.md).
+ */
+#define LKL_DEFAULT_CMDLINE \
+	"sysctl.vm.dirty_ratio=40 sysctl.vm.dirty_background_ratio=20 "
+
 /**
  * lkl_kernel_start - boot the kernel in this process
  * @ops: host operations, must stay valid until halt
@@ -162,11 +173,12 @@ int __ref lkl_kernel_start(const struct lkl_host_ops *ops, const char *cmdline)
 {
 	if (__atomic_load_n(&lkl_state, __ATOMIC_SEQ_CST) != LKL_STATE_OFF)
 		return -EALREADY;
-	if (strlen(cmdline) >= COMMAND_LINE_SIZE)
+	if (strlen(LKL_DEFAULT_CMDLINE) + strlen(cmdline) >= COMMAND_LINE_SIZE)
 		return -E2BIG;
 	lkl_ops = ops;
 	lkl_state = LKL_STATE_BOOTING;
-	strscpy(boot_command_line, cmdline, COMMAND_LINE_SIZE);
+	strscpy(boot_command_line, LKL_DEFAULT_CMDLINE, COMMAND_LINE_SIZE);
+	strlcat(boot_command_line, cmdline, COMMAND_LINE_SIZE);
 	atomic_notifier_chain_register(&panic_notifier_list, &lkl_panic_nb);
 
 	cpu_thread_handle = ops->thread_create(cpu_thread_main, NULL);
