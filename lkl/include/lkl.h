@@ -64,7 +64,9 @@ void lkl_set_panic_hook(lkl_panic_hook hook, void *ctx);
 /**
  * lkl_boot - boot the kernel inside this process
  * @cmdline: kernel command line (NULL for none); "mem=64M" sets the kernel's
- *	memory (default 64 MiB, at least 16 MiB)
+ *	memory (default 64 MiB, at least 16 MiB); the library puts
+ *	"sysctl.vm.dirty_ratio=40 sysctl.vm.dirty_background_ratio=20" before
+ *	it (values given here win)
  *
  * Returns 0 once syscalls can be made, -LKL_ERR_ALREADY_BOOTED if a kernel
  * was already booted in this process (even if halted since), or another
