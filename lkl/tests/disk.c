@@ -455,7 +455,7 @@ static int direct_round_trip(const char *image, const char *mnt, int blocksize)
 	}
 	CHECK_OK(lkl_umount(mnt));
 	CHECK_OK(lkl_disk_detach(disk));
-	CHECK(!test_shell("e2fsck -fn %s", image), "e2fsck -fn finds errors in %s", image);
+	CHECK(!test_shell("e2fsck -fn %s", image), "e2fsck -fn finds errors in %.200s", image);
 	return 0;
 }
 

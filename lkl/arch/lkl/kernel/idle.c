@@ -51,12 +51,6 @@ void lkl_idle_deadline_moved(unsigned long long deadline)
 void arch_cpu_idle(void)
 {
 	struct lkl_thread *self = lkl_cpu_thread;
-
-	/*
-	 * Sleep only if no interrupt is pending: interrupts run on return,
-	 * with interrupts enabled, and the idle loop then re-evaluates the
-	 * next timer event (a handler may have added a timer).
-	 */
 	struct lkl_thread *runner = lkl_thread_self();
 
 	if (unlikely(runner != self)) {
@@ -77,6 +71,11 @@ void arch_cpu_idle(void)
 		raw_local_irq_enable();
 		return;
 	}
+	/*
+	 * Sleep only if no interrupt is pending: interrupts run on return,
+	 * with interrupts enabled, and the idle loop then re-evaluates the
+	 * next timer event (a handler may have added a timer).
+	 */
 	if (!lkl_ctx_save(&self->entry_ctx)) {
 		if (!READ_ONCE(lkl_irq_pending) && !need_resched()) {
 			/* Another thread may resume the idle context saved
