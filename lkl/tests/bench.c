@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <lkl.h>
+#include <lkl_host.h>
 #include <lkl/syscalls.h>
 #include <lkl/linux/fcntl.h>
 #include <lkl/linux/fs.h>
@@ -138,6 +140,41 @@ static void first_call_after_quiet(void)
 	       (double)(after.idle_alarms - before.idle_alarms) / QUIET_CALLS, "/call");
 	record("first_call_after_quiet_borrowed", "lkl", "count",
 	       (double)(after.syscalls_borrowed - before.syscalls_borrowed) / QUIET_CALLS, "/call");
+}
+
+static void *raise_timer_irq(void *unused)
+{
+	/* From a thread outside the kernel: the CPU thread wakes to run it. */
+	lkl_kernel_trigger_irq(LKL_DISK_IRQ);
+	return NULL;
+}
+
+/*
+ * The same after the CPU thread parked the caller's task and went idle (it
+ * does when it next wakes; here an interrupt wakes it), so that the call
+ * leaves idle: the worst case of a call after quiet.
+ */
+static void first_call_after_idle(void)
+{
+	double lkl_t[QUIET_CALLS], t0;
+	struct lkl_stats before, after;
+	pthread_t raiser;
+
+	lkl_stats(&before, sizeof(before));
+	for (int i = 0; i < QUIET_CALLS; i++) {
+		pthread_create(&raiser, NULL, raise_timer_irq, NULL);
+		pthread_join(raiser, NULL);
+		usleep(15000);
+		t0 = now_ns();
+		lkl_sys_getpid();
+		lkl_t[i] = now_ns() - t0;
+	}
+	lkl_stats(&after, sizeof(after));
+	record("first_call_after_idle", "lkl", "latency", median(lkl_t, QUIET_CALLS), "ns");
+	record("first_call_after_idle_borrowed", "lkl", "count",
+	       (double)(after.syscalls_borrowed - before.syscalls_borrowed) / QUIET_CALLS, "/call");
+	record("first_call_after_idle_handoffs", "lkl", "count",
+	       (double)(after.cpu_handoffs - before.cpu_handoffs) / QUIET_CALLS, "/call");
 }
 
 /* --- disks: an ext4 image on tmpfs and on the VM's disk ------------------ */
@@ -360,6 +397,7 @@ int main(void)
 	record("null_syscall", "lkl", "latency", per_op_ns(lkl_null, 1000000), "ns");
 	record("null_syscall", "host", "latency", per_op_ns(host_null, 1000000), "ns");
 	first_call_after_quiet();
+	first_call_after_idle();
 
 	/* A 1 MiB file in the kernel's tmpfs and one on the host's /dev/shm. */
 	memset(data, 'x', sizeof(data));

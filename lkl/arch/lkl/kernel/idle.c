@@ -21,6 +21,23 @@ unsigned int lkl_idle_seq;
  */
 static unsigned long long sleep_until;
 
+/*
+ * The longest the CPU thread sleeps, whatever the deadline.  A thread that
+ * leaves idle on its own restarts the tick without telling the sleeping CPU
+ * thread (see lkl_idle_exit_by_entry); the timer-wheel timers its calls add
+ * then run at most this late.
+ */
+#define IDLE_SLEEP_MAX_NS	(1000ULL * 1000 * 1000)
+
+/*
+ * Set by a thread that resumes idle to leave it on its own thread
+ * (lkl_switch_to_own_task()); the first deadline programmed after that is
+ * the restarted tick, which needs no alarm: the CPU thread comes by within
+ * IDLE_SLEEP_MAX_NS anyway, and an alarm is a host call that costs more
+ * than the rest of the idle exit.  CPU owner only.
+ */
+bool lkl_idle_exit_by_entry;
+
 void lkl_notify_cpu_thread(void)
 {
 	__atomic_add_fetch(&lkl_idle_seq, 1, __ATOMIC_SEQ_CST);
@@ -42,6 +59,10 @@ void lkl_idle_deadline_moved(unsigned long long deadline)
 {
 	unsigned long long until = __atomic_load_n(&sleep_until, __ATOMIC_SEQ_CST);
 
+	if (lkl_idle_exit_by_entry) {
+		lkl_idle_exit_by_entry = false;
+		return;
+	}
 	if (until && deadline && deadline < until) {
 		lkl_stat_inc(idle_alarms);
 		lkl_ops->idle_alarm(deadline);
@@ -99,7 +120,7 @@ void arch_cpu_idle(void)
 void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 {
 	struct task_struct *cur, *target;
-	unsigned long long deadline;
+	unsigned long long deadline, sleep_max;
 	unsigned int seen;
 
 	for (;;) {
@@ -144,10 +165,13 @@ void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 		}
 
 		deadline = __atomic_load_n(&lkl_timer_deadline, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&sleep_until, deadline ?: U64_MAX, __ATOMIC_SEQ_CST);
+		sleep_max = lkl_ops->time_ns() + IDLE_SLEEP_MAX_NS;
+		__atomic_store_n(&sleep_until, deadline ? min(deadline, sleep_max) : sleep_max,
+				 __ATOMIC_SEQ_CST);
 		/* A deadline set before sleep_until was seen needs no alarm. */
 		if (__atomic_load_n(&lkl_timer_deadline, __ATOMIC_SEQ_CST) == deadline &&
-		    lkl_ops->idle_wait(&lkl_idle_seq, seen, deadline))
+		    lkl_ops->idle_wait(&lkl_idle_seq, seen,
+				       __atomic_load_n(&sleep_until, __ATOMIC_RELAXED)))
 			lkl_stat_inc(cpu_thread_wakeups);
 		__atomic_store_n(&sleep_until, 0, __ATOMIC_SEQ_CST);
 	}

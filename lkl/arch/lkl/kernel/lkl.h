@@ -102,6 +102,7 @@ extern struct lkl_thread *lkl_cpu_thread;
 extern unsigned int lkl_idle_seq;
 void lkl_notify_cpu_thread(void);
 void lkl_idle_deadline_moved(unsigned long long deadline);
+extern bool lkl_idle_exit_by_entry;
 extern struct task_struct *lkl_switch_last;
 void lkl_cpu_unlock(void);
 struct task_request {

@@ -375,6 +375,7 @@ int lkl_switch_to_own_task(struct lkl_thread *self)
 	while (current != self->task) {
 		if (lkl_ctx_save(&self->entry_ctx)) {
 			/* Resumed: this thread holds the CPU again. */
+			lkl_idle_exit_by_entry = false;
 			if (!kernel_alive()) {
 				err = kernel_stopped_error();
 				break;
@@ -403,6 +404,7 @@ int lkl_switch_to_own_task(struct lkl_thread *self)
 			 * on this thread: no other thread is woken.
 			 */
 			lkl_cpu_thread->entry_switched = false;
+			lkl_idle_exit_by_entry = true;
 			lkl_ctx_jump(&lkl_cpu_thread->entry_ctx);
 		}
 
