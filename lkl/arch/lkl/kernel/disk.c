@@ -115,10 +115,10 @@ static blk_status_t lkl_disk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	/* Data the host has at hand (its page cache, tmpfs) is copied at
 	 * once: no wait, no interrupt, no switch. */
 	if (lkl_ops->disk_submit(disk->host, req, bd->last)) {
-		lkl_stat_inc(disk_requests_inline);
+		lkl_stat_inc_owner(disk_requests_inline);
 		blk_mq_end_request(rq, errno_to_blk_status(req->result));
 	} else {
-		lkl_stat_inc(disk_requests_queued);
+		lkl_stat_inc_owner(disk_requests_queued);
 	}
 	return BLK_STS_OK;
 }

@@ -64,7 +64,7 @@ void lkl_idle_deadline_moved(unsigned long long deadline)
 		return;
 	}
 	if (until && deadline && deadline < until) {
-		lkl_stat_inc(idle_alarms);
+		lkl_stat_inc_owner(idle_alarms);
 		lkl_ops->idle_alarm(deadline);
 	}
 }
@@ -172,7 +172,7 @@ void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 		if (__atomic_load_n(&lkl_timer_deadline, __ATOMIC_SEQ_CST) == deadline &&
 		    lkl_ops->idle_wait(&lkl_idle_seq, seen,
 				       __atomic_load_n(&sleep_until, __ATOMIC_RELAXED)))
-			lkl_stat_inc(cpu_thread_wakeups);
+			lkl_stat_inc_owner(cpu_thread_wakeups);
 		__atomic_store_n(&sleep_until, 0, __ATOMIC_SEQ_CST);
 	}
 }

@@ -12,9 +12,18 @@
 
 extern const struct lkl_host_ops *lkl_ops;
 
-/* Count one event in the library's counters (struct lkl_stats). */
+/* Count one event in the library's counters (struct lkl_stats), from any
+ * thread: a locked add. */
 #define lkl_stat_inc(field) \
 	__atomic_add_fetch(&lkl_ops->stats->field, 1, __ATOMIC_RELAXED)
+
+/* The same for counters with one writer at a time (the CPU owner, or the
+ * CPU thread alone): a plain add, no locked instruction on the hot paths;
+ * readers still see whole values. */
+#define lkl_stat_inc_owner(field) \
+	__atomic_store_n(&lkl_ops->stats->field, \
+			 __atomic_load_n(&lkl_ops->stats->field, __ATOMIC_RELAXED) + 1, \
+			 __ATOMIC_RELAXED)
 
 /* Life of the kernel, as seen by every entry point. */
 enum lkl_state {

@@ -151,7 +151,7 @@ long lkl_kernel_syscall(long nr, const long *args,
 	if (unlikely(err))
 		goto out;
 	if (likely(current == self->task)) {
-		lkl_stat_inc(syscalls_fast);
+		lkl_stat_inc_owner(syscalls_fast);
 	} else {
 		if (!self->task)
 			lkl_request_task(self, &req);
@@ -164,9 +164,9 @@ long lkl_kernel_syscall(long nr, const long *args,
 			goto out;
 		}
 		if (self->was_handed)
-			lkl_stat_inc(syscalls_handed);
+			lkl_stat_inc_owner(syscalls_handed);
 		else
-			lkl_stat_inc(syscalls_borrowed);
+			lkl_stat_inc_owner(syscalls_borrowed);
 	}
 
 	current_thread_info()->user_window = window;

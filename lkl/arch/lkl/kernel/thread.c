@@ -224,7 +224,7 @@ void lkl_cpu_release(struct lkl_thread *self)
 /* Hand the CPU to @to, which will run @next; the caller stops running. */
 static void cpu_handoff(struct lkl_thread *to, struct task_struct *next)
 {
-	lkl_stat_inc(cpu_handoffs);
+	lkl_stat_inc_owner(cpu_handoffs);
 	to->target = next;
 	__atomic_store_n(&cpu.owner, to, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&to->handed, 1, __ATOMIC_SEQ_CST);
