@@ -13,8 +13,8 @@
 unsigned int lkl_idle_seq;
 
 /*
- * The deadline the CPU thread sleeps towards in its idle wait: 0 while it is
- * awake, U64_MAX when it sleeps without one.  Published before it sleeps and
+ * The time the CPU thread sleeps until in its idle wait (the timer deadline,
+ * at most IDLE_SLEEP_MAX_NS away): 0 while it is awake.  Published before it sleeps and
  * read by the others after they changed what it waits for (both with full
  * ordering), so a notification or a new deadline is never missed, and costs
  * no host call while the CPU thread is awake anyway.
@@ -52,8 +52,8 @@ void lkl_notify_cpu_thread(void)
  *
  * Called by the CPU owner after it stored the new deadline.  A deadline
  * earlier than the CPU thread's sleep only needs it to wake by then: a host
- * alarm does that without waking it now, so a thread that leaves idle on its
- * own (restarting the tick) pays no cross-thread wake-up.
+ * alarm does that without waking it now.  The tick restarted by a thread
+ * leaving idle on its own needs not even that (lkl_idle_exit_by_entry).
  */
 void lkl_idle_deadline_moved(unsigned long long deadline)
 {
