@@ -14,6 +14,8 @@ static lkl_console_hook console_hook;
 static void *console_ctx;
 static lkl_panic_hook panic_hook;
 static void *panic_ctx;
+static lkl_ring_notify_hook ring_notify_hook;
+static void *ring_notify_ctx;
 static int console_to_stderr;
 static struct lkl_host_ops ops;
 
@@ -27,6 +29,20 @@ void lkl_set_panic_hook(lkl_panic_hook hook, void *ctx)
 {
 	panic_ctx = ctx;
 	__atomic_store_n(&panic_hook, hook, __ATOMIC_RELEASE);
+}
+
+void lkl_set_ring_notify_hook(lkl_ring_notify_hook hook, void *ctx)
+{
+	ring_notify_ctx = ctx;
+	__atomic_store_n(&ring_notify_hook, hook, __ATOMIC_RELEASE);
+}
+
+static void host_ring_notify(void *ring)
+{
+	lkl_ring_notify_hook hook = __atomic_load_n(&ring_notify_hook, __ATOMIC_ACQUIRE);
+
+	if (hook)
+		hook(ring, ring_notify_ctx);
 }
 
 static void host_print(const char *str, int len)
@@ -55,6 +71,7 @@ int lkl_boot(const char *cmdline)
 	lkl_disk_fill_ops(&ops);
 	ops.print = host_print;
 	ops.panic = host_panic;
+	ops.ring_notify = host_ring_notify;
 	return lkl_kernel_start(&ops, cmdline ? cmdline : "");
 }
 

@@ -62,6 +62,21 @@ void lkl_set_console_hook(lkl_console_hook hook, void *ctx);
 void lkl_set_panic_hook(lkl_panic_hook hook, void *ctx);
 
 /**
+ * typedef lkl_ring_notify_hook - told that completions landed in a ring
+ * @ring: the syslet ring (struct lkl_syslet_ring, <lkl/syslet.h>) whose
+ *	header has LKL_SYSLET_RING_NOTIFY set
+ * @ctx: the pointer given to lkl_set_ring_notify_hook()
+ *
+ * Called once per batch of completions (not once per entry), on whatever
+ * thread runs kernel code; must not call into the kernel.  Typically wakes
+ * the consumer (uv_async_send, a futex, an eventfd).
+ */
+typedef void (*lkl_ring_notify_hook)(void *ring, void *ctx);
+
+/** lkl_set_ring_notify_hook - set the ring notify hook (NULL: none). */
+void lkl_set_ring_notify_hook(lkl_ring_notify_hook hook, void *ctx);
+
+/**
  * lkl_boot - boot the kernel inside this process
  * @cmdline: kernel command line (NULL for none); "mem=64M" sets the kernel's
  *	memory (default 64 MiB, at least 16 MiB); the library puts

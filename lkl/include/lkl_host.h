@@ -210,6 +210,13 @@ struct lkl_host_ops {
 	 * Seeds the kernel's generator at boot.
 	 */
 	long (*random_bytes)(void *buf, unsigned long len);
+	/**
+	 * @ring_notify: completions were posted to the syslet ring at @ring
+	 * (in the caller's memory), whose header asks for the notify hook.
+	 * Called once per batch of completions, by the CPU owner, before it
+	 * releases the CPU or sleeps; must not call into the kernel.
+	 */
+	void (*ring_notify)(void *ring);
 };
 
 /* Interrupt line of disk completions. */

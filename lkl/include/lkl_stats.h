@@ -30,6 +30,17 @@
  *	(each wakes it at once)
  * @idle_alarms: host alarms set so that the sleeping CPU thread wakes at an
  *	earlier timer deadline (no wake-up now)
+ * @syslet_contexts_created: spare tasks (each with its stack) created for
+ *	syslets; the pool grows only when it is empty
+ * @syslet_contexts_freed: spare tasks freed because the pool sat idle
+ * @syslet_chains_inline: syslet chains that completed without sleeping
+ *	(async_exec returned the last atom; nothing posted)
+ * @syslet_cachemisses: chains that went asynchronous because an atom was
+ *	about to sleep (the caller continued on a spare task)
+ * @syslet_completions: completions posted to rings
+ * @syslet_ring_full_waits: times a completion waited for space in a ring
+ * @syslet_ring_notifications: calls of the host's ring notify hook (one per
+ *	batch of completions into a ring that asks for it)
  */
 struct lkl_stats {
 	unsigned long long syscalls_fast;
@@ -43,6 +54,13 @@ struct lkl_stats {
 	unsigned long long host_threads_created;
 	unsigned long long cpu_thread_notifies;
 	unsigned long long idle_alarms;
+	unsigned long long syslet_contexts_created;
+	unsigned long long syslet_contexts_freed;
+	unsigned long long syslet_chains_inline;
+	unsigned long long syslet_cachemisses;
+	unsigned long long syslet_completions;
+	unsigned long long syslet_ring_full_waits;
+	unsigned long long syslet_ring_notifications;
 };
 
 #endif /* _LKL_STATS_H */

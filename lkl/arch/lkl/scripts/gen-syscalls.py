@@ -5,7 +5,9 @@ of the lkl kernel, with the argument names of the kernel's own prototypes.
 Integer arguments become long, pointers keep their const-ness (char pointers
 stay char pointers, other pointers become void pointers).
 
-usage: gen-syscalls.py linux/syscalls.h syscall_table_64.h lkl/asm/unistd_64.h OUT
+usage: gen-syscalls.py linux/syscalls.h syscall_table_64.h lkl/asm/unistd_64.h OUT [PROTOS...]
+
+PROTOS: more headers with prototypes (the arch's own calls, asm/syscalls.h).
 """
 import re
 import sys
@@ -13,7 +15,7 @@ import sys
 syscalls_h, table_h, unistd_h, out = sys.argv[1:5]
 
 protos = {}
-text = open(syscalls_h).read()
+text = ''.join(open(f).read() for f in [syscalls_h] + sys.argv[5:])
 for m in re.finditer(r'asmlinkage\s+long\s+(sys_\w+)\s*\(([^)]*)\)\s*;', text, re.S):
     protos[m.group(1)] = ' '.join(m.group(2).split())
 
