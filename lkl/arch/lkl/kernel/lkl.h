@@ -66,6 +66,12 @@ extern int lkl_state;
  * @inside: the thread is inside a kernel entry point (halt waits for every
  *	thread to leave before it frees their memory)
  * @node: in the list of all threads, freed at halt
+ * @syslet_return: where async_exec resumes on this thread's stack when its
+ *	chain ended or went asynchronous, returning @syslet_ret
+ * @syslet_from: the task that kept the chain when the spare now bound to
+ *	this thread took over (its credentials are carried over)
+ * @syslet_defer: a chain's task to wake once async_exec returned
+ *	(SYSLET_ASYNC)
  */
 struct lkl_thread {
 	struct task_struct *task;
@@ -87,6 +93,10 @@ struct lkl_thread {
 	bool task_dead;
 	int inside;
 	struct list_head node;
+	struct lkl_ctx syslet_return;
+	long syslet_ret;
+	struct task_struct *syslet_from;
+	struct task_struct *syslet_defer;
 };
 
 /* thread.c */
@@ -138,6 +148,19 @@ int lkl_disk_first_busy(void);
 
 /* shutdown.c */
 long lkl_shutdown(void);
+
+/* syslet.c */
+int lkl_syslet_spare_start(void *arg);
+void *lkl_syslet_spare_setup(struct task_struct *p);
+void lkl_syslet_flush_notifications(void);
+void lkl_syslet_halt(void);
+void lkl_syslet_halt_failed(void);
+void lkl_syslet_panic(void);
+
+/* syscalls.c */
+bool lkl_syscall_refused_when_confined(long nr);
+bool lkl_syscall_asks_direct_io(long nr, const long *args);
+long lkl_finish_syscall(long ret);
 
 /* setup.c */
 void __noreturn lkl_die(void);

@@ -137,6 +137,7 @@ static int lkl_panic_notify(struct notifier_block *nb, unsigned long event,
 	struct lkl_thread *self = lkl_thread_self();
 
 	WRITE_ONCE(lkl_state, LKL_STATE_DEAD);
+	lkl_syslet_panic();
 	lkl_ops->panic(msg);
 	if (!READ_ONCE(boot_status))
 		lkl_boot_done(-LKL_EKERNELDEAD);

@@ -47,7 +47,7 @@ core_param(lkl_test_hooks, test_hooks, bool, 0444);
  * the robust futex list are written at thread exit, when the buffer may be
  * long gone).
  */
-static bool confined_refused(long nr)
+bool lkl_syscall_refused_when_confined(long nr)
 {
 	switch (nr) {
 	case __NR_exit:
@@ -74,7 +74,7 @@ static bool confined_refused(long nr)
  * EFAULT.  O_DIRECT is refused where it is asked for, with EINVAL (what Linux
  * answers for file systems without direct I/O).
  */
-static bool asks_direct_io(long nr, const long *args)
+bool lkl_syscall_asks_direct_io(long nr, const long *args)
 {
 	u64 flags;
 
@@ -95,7 +95,7 @@ static bool asks_direct_io(long nr, const long *args)
 }
 
 /* What the caller of a thread's user mode would see after the call. */
-static long finish_syscall(long ret)
+long lkl_finish_syscall(long ret)
 {
 	if (unlikely(current->task_works))
 		task_work_run();
@@ -170,13 +170,13 @@ long lkl_kernel_syscall(long nr, const long *args,
 	}
 
 	current_thread_info()->user_window = window;
-	if (unlikely(window) && confined_refused(nr))
+	if (unlikely(window) && lkl_syscall_refused_when_confined(nr))
 		ret = -EPERM;
 	else if (unlikely(nr == __NR_clone || nr == __NR_clone3))
 		/* No user-space threads or processes: a host thread that
 		 * calls in gets its task by itself. */
 		ret = -ENOSYS;
-	else if (unlikely(asks_direct_io(nr, args)))
+	else if (unlikely(lkl_syscall_asks_direct_io(nr, args)))
 		ret = -EINVAL;
 	else if (likely((unsigned long)nr < __NR_syscalls))
 		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
@@ -201,7 +201,7 @@ long lkl_kernel_syscall(long nr, const long *args,
 	else
 		ret = -ENOSYS;
 
-	ret = finish_syscall(ret);
+	ret = lkl_finish_syscall(ret);
 	current_thread_info()->user_window = NULL;
 	lkl_cpu_release(self);
 	__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);

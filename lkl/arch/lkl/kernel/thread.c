@@ -212,6 +212,7 @@ void lkl_cpu_release(struct lkl_thread *self)
 			lkl_run_pending_irqs();
 		if (!is_idle_task(current) && others_runnable())
 			lkl_notify_cpu_thread();
+		lkl_syslet_flush_notifications();
 		lkl_cpu_unlock();
 		if (!__atomic_load_n(&lkl_irq_pending, __ATOMIC_SEQ_CST))
 			return;
@@ -501,6 +502,7 @@ static void __noreturn unbound_task_start(void *unused)
 int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
 {
 	struct thread_struct *t = &p->thread;
+	void *top;
 
 	memset(t, 0, sizeof(*t));
 	if (!args->fn) {
@@ -520,8 +522,13 @@ int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
 		return -ENOMEM;
 	t->fn = args->fn;
 	t->fn_arg = args->fn_arg;
-	lkl_ctx_prepare(&t->ctx, (char *)t->stack + t->stack_size,
-			unbound_task_start, NULL);
+	top = (char *)t->stack + t->stack_size;
+	if (args->fn == lkl_syslet_spare_start) {
+		/* A syslet spare: its stack's control block sits on top. */
+		t->fn_arg = lkl_syslet_spare_setup(p);
+		top = t->fn_arg;
+	}
+	lkl_ctx_prepare(&t->ctx, top, unbound_task_start, NULL);
 	t->ctx_valid = 1;
 	return 0;
 }
