@@ -159,6 +159,7 @@ extern unsigned int lkl_idle_seq;
 void lkl_notify_cpu_thread(void);
 void lkl_idle_deadline_moved(unsigned long long deadline);
 extern bool lkl_idle_exit_by_entry;
+extern bool lkl_cpu_wanted;
 
 /* syscalls.c */
 bool lkl_syscall_refused_when_confined(long nr);
