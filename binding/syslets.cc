@@ -37,14 +37,11 @@
 
 #include <lkl.h>
 #include <lkl/asm/unistd.h>
-// The uapi header names a field "private", a C++ keyword: spell it
-// private_ here (same layout; the static_asserts below check it).
-#define private private_
+// The uapi header names the "private" field private_data in C++.
 #include <lkl/syslet.h>
-#undef private
 
 static_assert(sizeof(struct lkl_syslet_atom) == 80, "atom layout");
-static_assert(offsetof(struct lkl_syslet_atom, private_) == 72, "atom layout");
+static_assert(offsetof(struct lkl_syslet_atom, private_data) == 72, "atom layout");
 static_assert(sizeof(struct lkl_syslet_ring) == 16, "ring layout");
 static_assert(sizeof(struct lkl_syslet_completion) == 16, "completion layout");
 
@@ -419,7 +416,7 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
       integer(0, 0);
       atom->next = nxt < 0 ? 0 : reinterpret_cast<uint64_t>(&s->atoms[static_cast<uint32_t>(nxt)]);
       atom->ret_ptr = reinterpret_cast<uint64_t>(&s->results[i]);
-      atom->private_ = s->id;
+      atom->private_data = s->id;
       s->results[i] = kNotRun;
       size_t nargs = std::strlen(spec);
       const Region* last_buffer = nullptr;
@@ -735,7 +732,7 @@ Napi::Value RingConsume(const Napi::CallbackInfo& info) {
   auto* entries = reinterpret_cast<struct lkl_syslet_completion*>(r->mem + 1);
   for (uint32_t i = 0; i < count; i++) {
     const struct lkl_syslet_completion& c = entries[(r->consumed + i) & (r->entries - 1)];
-    auto it = r->in_flight.find(c.private_);
+    auto it = r->in_flight.find(c.private_data);
     if (it == r->in_flight.end()) {
       status[i] = -1;
       continue;
