@@ -149,10 +149,11 @@ static char wait_task_sleeping(long *tid)
 
 /*
  * The watchdog: a test that does not finish in @seconds (a deadlock, a lost
- * completion) ends the run with "Bail out!" so that prove reports it.  Not a
- * timing check: the limits are minutes for work that takes seconds.
+ * completion) fails and ends the process, so that prove reports it and goes
+ * on with the other files (a "Bail out!" would stop them).  Not a timing
+ * check: the limits are minutes for work that takes seconds.
  */
-static char watchdog_msg[256];
+static char watchdog_msg[512];
 /* Says more about where a test hung (optional; runs in the signal handler
  * of a process that is about to exit). */
 static void (*watchdog_report)(void);
@@ -171,8 +172,8 @@ static void watchdog_fire(int sig)
 static void run(const char *name, int (*fn)(void), unsigned int seconds)
 {
 	snprintf(watchdog_msg, sizeof(watchdog_msg),
-		 "not ok %d - %s\nBail out! '%s' did not finish in %u s (hung)\n",
-		 test_number + 1, name, name, seconds);
+		 "not ok %d - %s\n  ---\n  reason: \"did not finish in %u s (hung); "
+		 "the later tests did not run\"\n  ...\n", test_number + 1, name, seconds);
 	fflush(stdout);
 	signal(SIGALRM, watchdog_fire);
 	alarm(seconds);
