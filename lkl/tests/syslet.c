@@ -14,6 +14,7 @@
 
 #include <lkl/linux/fcntl.h>
 #include <lkl/linux/fs.h>
+#include <lkl/linux/time_types.h>
 
 static char dir[] = "/tmp/lkl-syslet-test-XXXXXX";
 static long pid;
@@ -756,15 +757,17 @@ static void fill_random(unsigned char *buf, size_t len)
 static unsigned char lat_data[256 * 1024];
 
 /*
- * Drop the kernel's page cache, then wait until the work that leaves
- * behind (freeing what was dropped: softirq and kernel threads) is done, so
- * that it does not run, or ask the CPU thread to run it, during what the
- * caller measures next: quiet is a call after which nothing else wanted to
- * run (no notification of the CPU thread).
+ * Drop the kernel's page cache, then let the work that leaves behind run
+ * before the caller measures anything: dropping dentries and inodes queues
+ * RCU callbacks, which run (in ksoftirqd, a task the CPU thread is told to
+ * run) at the next context switch, otherwise the cachemiss's own.  A sleep
+ * in the kernel is such a switch; quiet is a call after which nothing else
+ * wanted to run (no notification of the CPU thread).
  */
 static long drop_caches(void)
 {
 	long fd = lkl_sys_openat(LKL_AT_FDCWD, "/proc/sys/vm/drop_caches", LKL_O_WRONLY, 0);
+	struct __lkl_kernel_timespec ms = { .tv_sec = 0, .tv_nsec = 1000 * 1000 };
 	struct lkl_stats before, after;
 	long n;
 
@@ -775,7 +778,7 @@ static long drop_caches(void)
 	if (n < 0)
 		return n;
 	for (int i = 0; i < 1000; i++) {
-		usleep(2000);
+		lkl_sys_nanosleep(&ms, NULL);
 		before = stats_now();
 		lkl_sys_getpid();
 		after = stats_now();
