@@ -80,6 +80,20 @@ export interface KernelStats {
   cpuThreadNotifies: number;
   /** Host alarms set so that the sleeping CPU thread wakes at an earlier deadline. */
   idleAlarms: number;
+  /** Spare tasks (each with a pooled stack) created for syslets. */
+  sysletContextsCreated: number;
+  /** Spares freed because the pool sat idle. */
+  sysletContextsFreed: number;
+  /** Syslet chains that completed without sleeping (nothing posted). */
+  sysletChainsInline: number;
+  /** Chains that went asynchronous because an atom was about to sleep. */
+  sysletCachemisses: number;
+  /** Completions posted to rings. */
+  sysletCompletions: number;
+  /** Times a completion waited for space in a full ring. */
+  sysletRingFullWaits: number;
+  /** Calls of the ring notify hook (one per batch of completions). */
+  sysletRingNotifications: number;
 }
 
 /** Field order of struct lkl_stats. */
@@ -95,6 +109,13 @@ const STATS_FIELDS: readonly (keyof KernelStats)[] = [
   'hostThreadsCreated',
   'cpuThreadNotifies',
   'idleAlarms',
+  'sysletContextsCreated',
+  'sysletContextsFreed',
+  'sysletChainsInline',
+  'sysletCachemisses',
+  'sysletCompletions',
+  'sysletRingFullWaits',
+  'sysletRingNotifications',
 ];
 
 export type KernelState = 'running' | 'halted' | 'dead';

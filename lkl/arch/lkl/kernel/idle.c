@@ -102,6 +102,7 @@ void arch_cpu_idle(void)
 			/* Another thread may resume the idle context saved
 			 * on this stack as soon as the CPU is free: free it
 			 * only once off this stack. */
+			lkl_syslet_flush_notifications();
 			self->unlock_on_wait = true;
 			lkl_thread_wait(self);
 		}

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Internal interfaces of the lkl architecture, shared by its kernel files.
+ * Internal interfaces of the lkl architecture, shared by its kernel and
+ * driver files.
  */
 #ifndef _ARCH_LKL_KERNEL_LKL_H
 #define _ARCH_LKL_KERNEL_LKL_H
 
+#include <linux/compiler.h>
+#include <linux/errno.h>
 #include <linux/types.h>
 #include <linux/list.h>
 #include <asm/context.h>
@@ -34,6 +37,21 @@ enum lkl_state {
 	LKL_STATE_DEAD,		/* panicked */
 };
 extern int lkl_state;
+
+/* A distinct error for every call after a panic. */
+#define LKL_EKERNELDEAD	ENOTRECOVERABLE
+
+static inline bool lkl_kernel_alive(void)
+{
+	return READ_ONCE(lkl_state) == LKL_STATE_RUNNING ||
+	       READ_ONCE(lkl_state) == LKL_STATE_BOOTING;
+}
+
+/* What a call that finds the kernel stopped returns. */
+static inline int lkl_kernel_stopped_error(void)
+{
+	return READ_ONCE(lkl_state) == LKL_STATE_DEAD ? -LKL_EKERNELDEAD : -ESHUTDOWN;
+}
 
 /**
  * struct lkl_thread - what the kernel knows about one host thread
@@ -66,6 +84,12 @@ extern int lkl_state;
  * @inside: the thread is inside a kernel entry point (halt waits for every
  *	thread to leave before it frees their memory)
  * @node: in the list of all threads, freed at halt
+ * @syslet_return: where async_exec resumes on this thread's stack when its
+ *	chain ended or went asynchronous, returning @syslet_ret
+ * @syslet_from: the task that kept the chain when the spare now bound to
+ *	this thread took over (its credentials are carried over)
+ * @syslet_defer: a chain's task to wake once async_exec returned
+ *	(SYSLET_ASYNC)
  */
 struct lkl_thread {
 	struct task_struct *task;
@@ -87,40 +111,59 @@ struct lkl_thread {
 	bool task_dead;
 	int inside;
 	struct list_head node;
+	struct lkl_ctx syslet_return;
+	long syslet_ret;
+	struct task_struct *syslet_from;
+	struct task_struct *syslet_defer;
 };
 
 /* thread.c */
+extern struct lkl_thread *lkl_cpu_thread;
+extern struct list_head lkl_all_threads;
 struct lkl_thread *lkl_thread_self(void);
 struct lkl_thread *lkl_thread_alloc(bool cpu_thread);
-int lkl_cpu_take(struct lkl_thread *self);
-bool lkl_cpu_try_take(struct lkl_thread *self);
-bool lkl_cpu_owned_by(struct lkl_thread *self);
-bool lkl_cpu_try_lock(struct lkl_thread *self);
-void lkl_cpu_release(struct lkl_thread *self);
 int lkl_switch_to_own_task(struct lkl_thread *self);
+void __noreturn lkl_resume_here(struct lkl_thread *self, struct task_struct *next);
 void __noreturn lkl_thread_wait(struct lkl_thread *self);
 void __noreturn lkl_thread_handoff(struct lkl_thread *self, struct lkl_thread *to,
 				   struct task_struct *next);
 void lkl_thread_finish_handoff(struct lkl_thread *self);
 void __noreturn lkl_thread_leave_idle(struct lkl_thread *self);
-void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self);
 void lkl_wake_all_threads(void);
 void lkl_free_threads(void);
-void lkl_pid1_loop(void);
-extern struct lkl_thread *lkl_cpu_thread;
-extern unsigned int lkl_idle_seq;
-void lkl_notify_cpu_thread(void);
-void lkl_idle_deadline_moved(unsigned long long deadline);
-extern bool lkl_idle_exit_by_entry;
-extern struct task_struct *lkl_switch_last;
+
+/* cpu.c */
+struct lkl_thread *lkl_cpu_owner(void);
+int lkl_cpu_take(struct lkl_thread *self);
+bool lkl_cpu_try_take(struct lkl_thread *self);
+bool lkl_cpu_owned_by(struct lkl_thread *self);
+bool lkl_cpu_try_lock(struct lkl_thread *self);
+void lkl_cpu_release(struct lkl_thread *self);
 void lkl_cpu_unlock(void);
+void lkl_cpu_wake_all_waiters(void);
+void lkl_cpu_handoff(struct lkl_thread *to, struct task_struct *next);
+
+/* process.c */
+extern struct task_struct *lkl_switch_last;
 struct task_request {
 	struct list_head node;
 	struct lkl_thread *thread;
 };
 int lkl_request_task(struct lkl_thread *self, struct task_request *req);
 extern bool lkl_test_fail_next_task;
-void lkl_boot_done(int err);
+void lkl_pid1_loop(void);
+
+/* idle.c */
+void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self);
+extern unsigned int lkl_idle_seq;
+void lkl_notify_cpu_thread(void);
+void lkl_idle_deadline_moved(unsigned long long deadline);
+extern bool lkl_idle_exit_by_entry;
+
+/* syscalls.c */
+bool lkl_syscall_refused_when_confined(long nr);
+bool lkl_syscall_asks_direct_io(long nr, const long *args);
+long lkl_finish_syscall(long ret);
 
 /* irq.c */
 void lkl_irq_raise_pending(int irq);
@@ -130,7 +173,7 @@ extern bool lkl_test_irq_panics;
 extern unsigned long long lkl_timer_deadline;
 void lkl_timer_check(void);
 
-/* disk.c */
+/* drivers/block/disk.c */
 long lkl_disk_add(void *host, unsigned long long capacity, bool read_only);
 long lkl_disk_remove(unsigned int minor);
 long lkl_disk_busy(unsigned int minor);
@@ -139,10 +182,16 @@ int lkl_disk_first_busy(void);
 /* shutdown.c */
 long lkl_shutdown(void);
 
+/* syslet.c */
+int lkl_syslet_spare_start(void *arg);
+void *lkl_syslet_spare_setup(struct task_struct *p);
+void lkl_syslet_flush_notifications(void);
+void lkl_syslet_halt(void);
+void lkl_syslet_halt_failed(void);
+void lkl_syslet_panic(void);
+
 /* setup.c */
 void __noreturn lkl_die(void);
-
-/* A distinct error for every call after a panic. */
-#define LKL_EKERNELDEAD	ENOTRECOVERABLE
+void lkl_boot_done(int err);
 
 #endif

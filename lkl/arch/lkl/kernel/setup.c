@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Boot, memory, halt and panic.
+ * Boot, memory, panic, and the halt entry point (the power-off itself,
+ * machine_power_off(), is in process.c).
  */
 #include <linux/init.h>
 #include <linux/kernel.h>
@@ -11,7 +12,6 @@
 #include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
-#include <linux/sched/signal.h>
 #include <linux/start_kernel.h>
 #include <linux/string.h>
 #include <linux/syscalls.h>
@@ -137,6 +137,7 @@ static int lkl_panic_notify(struct notifier_block *nb, unsigned long event,
 	struct lkl_thread *self = lkl_thread_self();
 
 	WRITE_ONCE(lkl_state, LKL_STATE_DEAD);
+	lkl_syslet_panic();
 	lkl_ops->panic(msg);
 	if (!READ_ONCE(boot_status))
 		lkl_boot_done(-LKL_EKERNELDEAD);
@@ -195,37 +196,6 @@ int __ref lkl_kernel_start(const struct lkl_host_ops *ops, const char *cmdline)
 	}
 	WRITE_ONCE(lkl_state, LKL_STATE_RUNNING);
 	return 0;
-}
-
-static void free_unbound_stacks(void)
-{
-	struct task_struct *g, *t;
-
-	for_each_process_thread(g, t)
-		arch_release_task_struct(t);
-}
-
-void machine_power_off(void)
-{
-	struct lkl_thread *self = lkl_thread_self();
-
-	/* No host I/O may still write into memory freed from here on. */
-	if (lkl_ops->io_drain)
-		lkl_ops->io_drain();
-	free_unbound_stacks();
-	WRITE_ONCE(lkl_state, LKL_STATE_HALTED);
-	lkl_wake_all_threads();
-	lkl_ctx_jump(&self->escape_ctx);
-}
-
-void machine_halt(void)
-{
-	machine_power_off();
-}
-
-void machine_restart(char *cmd)
-{
-	machine_power_off();
 }
 
 /**

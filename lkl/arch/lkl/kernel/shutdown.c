@@ -234,6 +234,7 @@ long lkl_shutdown(void)
 	int busy;
 	long ret;
 
+	lkl_syslet_halt();
 	root.mnt = mntget(&ns->root->mnt);
 	root.dentry = dget(ns->root->mnt.mnt_root);
 	close_all_files();
@@ -249,6 +250,7 @@ long lkl_shutdown(void)
 	}
 	if (ret) {
 		pr_err("lkl: halt failed (error %ld): the kernel keeps running\n", ret);
+		lkl_syslet_halt_failed();
 		revert_creds(old);
 		return ret;
 	}

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * System call entry from any host thread.
+ * System call entry from any host thread: the checks made before a call
+ * reaches the table (syscall_table.c), the library's own calls and test
+ * hooks, and what the caller sees after it.
  */
-#include <linux/syscalls.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/task_work.h>
@@ -13,19 +14,6 @@
 #include <asm/syscalls.h>
 #include <asm/unistd.h>
 #include "lkl.h"
-
-/* Generic 64-bit syscalls that an arch provides itself; none apply here. */
-#define sys_mmap	sys_ni_syscall
-#define sys_rt_sigreturn	sys_ni_syscall
-
-#undef __SYSCALL
-#define __SYSCALL(nr, call)	[nr] = (lkl_syscall_fn)(call),
-#define __SYSCALL_WITH_COMPAT(nr, native, compat)	__SYSCALL(nr, native)
-
-const lkl_syscall_fn lkl_syscall_table[__NR_syscalls] = {
-	[0 ... __NR_syscalls - 1] = (lkl_syscall_fn)sys_ni_syscall,
-#include <asm/syscall_table_64.h>
-};
 
 /*
  * Syscall numbers outside the kernel's table for tests of failure handling
@@ -41,13 +29,19 @@ static bool test_hooks;
 core_param(lkl_test_hooks, test_hooks, bool, 0444);
 
 /*
+ * The three helpers below run on every call: __always_inline keeps them
+ * inside lkl_kernel_syscall(), with no call each; other files get the
+ * out-of-line copies.
+ */
+
+/*
  * Calls a confined caller (a binding of untrusted code) may not make: they
  * end or replace the calling task or the kernel, or hand the kernel a user
  * pointer it uses after the call, outside any window (clear_child_tid and
  * the robust futex list are written at thread exit, when the buffer may be
  * long gone).
  */
-static bool confined_refused(long nr)
+__always_inline bool lkl_syscall_refused_when_confined(long nr)
 {
 	switch (nr) {
 	case __NR_exit:
@@ -74,7 +68,7 @@ static bool confined_refused(long nr)
  * EFAULT.  O_DIRECT is refused where it is asked for, with EINVAL (what Linux
  * answers for file systems without direct I/O).
  */
-static bool asks_direct_io(long nr, const long *args)
+__always_inline bool lkl_syscall_asks_direct_io(long nr, const long *args)
 {
 	u64 flags;
 
@@ -95,7 +89,7 @@ static bool asks_direct_io(long nr, const long *args)
 }
 
 /* What the caller of a thread's user mode would see after the call. */
-static long finish_syscall(long ret)
+__always_inline long lkl_finish_syscall(long ret)
 {
 	if (unlikely(current->task_works))
 		task_work_run();
@@ -170,13 +164,13 @@ long lkl_kernel_syscall(long nr, const long *args,
 	}
 
 	current_thread_info()->user_window = window;
-	if (unlikely(window) && confined_refused(nr))
+	if (unlikely(window) && lkl_syscall_refused_when_confined(nr))
 		ret = -EPERM;
 	else if (unlikely(nr == __NR_clone || nr == __NR_clone3))
 		/* No user-space threads or processes: a host thread that
 		 * calls in gets its task by itself. */
 		ret = -ENOSYS;
-	else if (unlikely(asks_direct_io(nr, args)))
+	else if (unlikely(lkl_syscall_asks_direct_io(nr, args)))
 		ret = -EINVAL;
 	else if (likely((unsigned long)nr < __NR_syscalls))
 		ret = lkl_syscall_table[nr](args[0], args[1], args[2],
@@ -201,7 +195,7 @@ long lkl_kernel_syscall(long nr, const long *args,
 	else
 		ret = -ENOSYS;
 
-	ret = finish_syscall(ret);
+	ret = lkl_finish_syscall(ret);
 	current_thread_info()->user_window = NULL;
 	lkl_cpu_release(self);
 	__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);

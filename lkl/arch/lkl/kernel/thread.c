@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tasks, host threads and the one virtual CPU.
+ * Host threads: what the kernel keeps for each, where a thread waits while it
+ * has nothing to run, how it takes over a task it was handed the CPU for, and
+ * how it makes its own task current at each entry.
  *
- * Kernel code runs only on the host thread that holds the CPU.  A task is
- * either bound to one host thread (the task of an external caller, or the idle
- * task on the CPU thread), or unbound (kernel threads), in which case it runs
- * on its own host stack and any thread holding the CPU can run it.
- *
- * __switch_to() on host thread H saves the previous context and then jumps into
- * the next one if that is unbound or bound to H (a stack switch), or hands the
- * CPU to the thread the next task is bound to and lets H wait.
+ * A task is either bound to one host thread (the task of an external caller,
+ * or the idle task on the CPU thread), or unbound (kernel threads), in which
+ * case it runs on its own host stack and any thread holding the CPU (cpu.c)
+ * can run it.  Task switches themselves are in process.c.
  *
  * A bound task whose thread is outside the kernel has no saved context: it is
  * "in user mode".  Its thread makes it current again at its next entry, from
@@ -17,39 +15,17 @@
  */
 #include <linux/sched.h>
 #include <linux/sched/task.h>
-#include <linux/sched/task_stack.h>
-#include <linux/sched/signal.h>
-#include <linux/sched/stat.h>
-#include <linux/sched/debug.h>
-#include <linux/sched/idle.h>
-#include <linux/task_work.h>
-#include <linux/slab.h>
 #include <linux/list.h>
 #include <linux/string.h>
-#include <linux/cpu.h>
-#include <asm/switch_to.h>
 #include "lkl.h"
 
-#define UNBOUND_STACK_SIZE	(64 * 1024)
 /* The CPU thread runs interrupts and the scheduler on its wait stack. */
 #define WAIT_STACK_SIZE		(64 * 1024)
 
-struct task_struct *lkl_current_task = &init_task;
 struct lkl_thread *lkl_cpu_thread;
 
-/* The task that ran before the one being resumed, for schedule_tail(). */
-struct task_struct *lkl_switch_last;
-
-/* The one CPU: a lock with an owner and a recursion count. */
-static struct {
-	struct lkl_thread *owner;
-	unsigned int depth;
-	unsigned int seq;	/* futex word for threads waiting to take it */
-	int waiters;
-} cpu;
-
 /* All host threads known to the kernel; changed only by the CPU owner. */
-static LIST_HEAD(all_threads);
+LIST_HEAD(lkl_all_threads);
 
 struct lkl_thread *lkl_thread_self(void)
 {
@@ -93,147 +69,6 @@ void lkl_ctx_prepare(struct lkl_ctx *ctx, void *stack_top,
 	ctx->regs[7] = (unsigned long)lkl_ctx_trampoline;	/* rip */
 }
 
-static inline bool kernel_alive(void)
-{
-	return READ_ONCE(lkl_state) == LKL_STATE_RUNNING ||
-	       READ_ONCE(lkl_state) == LKL_STATE_BOOTING;
-}
-
-/* What a call that finds the kernel stopped returns. */
-static inline int kernel_stopped_error(void)
-{
-	return READ_ONCE(lkl_state) == LKL_STATE_DEAD ? -LKL_EKERNELDEAD : -ESHUTDOWN;
-}
-
-/**
- * lkl_cpu_take - take the CPU for the calling thread, waiting if needed
- * Returns 0, or a negative errno when the kernel stopped meanwhile.
- */
-int lkl_cpu_take(struct lkl_thread *self)
-{
-	struct lkl_thread *none;
-	unsigned int seq;
-
-	if (__atomic_load_n(&cpu.owner, __ATOMIC_RELAXED) == self) {
-		cpu.depth++;
-		return 0;
-	}
-	for (;;) {
-		none = NULL;
-		if (__atomic_compare_exchange_n(&cpu.owner, &none, self, false,
-						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-			break;
-		if (!kernel_alive())
-			return kernel_stopped_error();
-		seq = __atomic_load_n(&cpu.seq, __ATOMIC_SEQ_CST);
-		__atomic_add_fetch(&cpu.waiters, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&cpu.owner, __ATOMIC_SEQ_CST)) {
-			lkl_stat_inc(cpu_lock_waits);
-			lkl_ops->futex_wait(&cpu.seq, seq, 0);
-		}
-		__atomic_sub_fetch(&cpu.waiters, 1, __ATOMIC_SEQ_CST);
-	}
-	cpu.depth = 1;
-	if (!kernel_alive()) {
-		lkl_cpu_release(self);
-		return kernel_stopped_error();
-	}
-	return 0;
-}
-
-/*
- * Take the CPU only if it is free.  Never recursive: a thread that finds
- * itself the owner here was handed the CPU for a task and must run that.
- */
-bool lkl_cpu_try_lock(struct lkl_thread *self)
-{
-	struct lkl_thread *none = NULL;
-
-	if (!__atomic_compare_exchange_n(&cpu.owner, &none, self, false,
-					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-		return false;
-	cpu.depth = 1;
-	return true;
-}
-
-bool lkl_cpu_owned_by(struct lkl_thread *self)
-{
-	return __atomic_load_n(&cpu.owner, __ATOMIC_RELAXED) == self;
-}
-
-bool lkl_cpu_try_take(struct lkl_thread *self)
-{
-	if (__atomic_load_n(&cpu.owner, __ATOMIC_RELAXED) == self) {
-		cpu.depth++;
-		return true;
-	}
-	return lkl_cpu_try_lock(self);
-}
-
-void lkl_cpu_unlock(void)
-{
-	cpu.depth = 0;
-	__atomic_store_n(&cpu.owner, NULL, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&cpu.waiters, __ATOMIC_SEQ_CST)) {
-		__atomic_add_fetch(&cpu.seq, 1, __ATOMIC_SEQ_CST);
-		lkl_ops->futex_wake(&cpu.seq, 1);
-	}
-}
-
-/* Wake every thread blocked on the CPU lock, so it sees the state change. */
-static void cpu_wake_all_waiters(void)
-{
-	__atomic_add_fetch(&cpu.seq, 1, __ATOMIC_SEQ_CST);
-	lkl_ops->futex_wake(&cpu.seq, 0x7fffffff);
-}
-
-/* True when tasks other than the current one want to run. */
-static bool others_runnable(void)
-{
-	return need_resched() || nr_running() > 1;
-}
-
-/**
- * lkl_cpu_release - leave the kernel
- *
- * Pending interrupts run first.  If that (or the syscall just made) left
- * other tasks runnable, the CPU thread is told to run them: the caller goes
- * back to its own work at once instead of running someone else's.
- */
-void lkl_cpu_release(struct lkl_thread *self)
-{
-	if (--cpu.depth)
-		return;
-	cpu.depth = 1;
-	for (;;) {
-		if (lkl_ops->io_reap())
-			lkl_irq_raise_pending(LKL_DISK_IRQ);
-		if (READ_ONCE(lkl_irq_pending))
-			lkl_run_pending_irqs();
-		if (!is_idle_task(current) && others_runnable())
-			lkl_notify_cpu_thread();
-		lkl_cpu_unlock();
-		if (!__atomic_load_n(&lkl_irq_pending, __ATOMIC_SEQ_CST))
-			return;
-		/* An interrupt was raised while we held the CPU: run it. */
-		if (!lkl_cpu_try_lock(self))
-			return;
-	}
-}
-
-/* Hand the CPU to @to, which will run @next; the caller stops running. */
-static void cpu_handoff(struct lkl_thread *to, struct task_struct *next)
-{
-	lkl_stat_inc_owner(cpu_handoffs);
-	to->target = next;
-	__atomic_store_n(&cpu.owner, to, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&to->handed, 1, __ATOMIC_SEQ_CST);
-	if (to->cpu_thread)
-		lkl_notify_cpu_thread();
-	else
-		lkl_ops->futex_wake(&to->handed, 1);
-}
-
 static void __noreturn resume_entry(struct lkl_thread *self, bool switched)
 {
 	self->entry_switched = switched;
@@ -253,8 +88,8 @@ void __noreturn lkl_thread_leave_idle(struct lkl_thread *self)
 }
 
 /* Run @next on the calling thread: it is unbound or bound to @self. */
-static void __noreturn resume_here(struct lkl_thread *self,
-				   struct task_struct *next)
+void __noreturn lkl_resume_here(struct lkl_thread *self,
+				struct task_struct *next)
 {
 	if (next->thread.ctx_valid) {
 		next->thread.ctx_valid = 0;
@@ -277,12 +112,12 @@ static void __noreturn wait_loop(void *arg)
 		lkl_cpu_thread_loop(self);
 
 	for (;;) {
-		if (self->task_dead || !kernel_alive())
+		if (self->task_dead || !lkl_kernel_alive())
 			lkl_ctx_jump(&self->escape_ctx);
 		if (__atomic_load_n(&self->handed, __ATOMIC_SEQ_CST)) {
 			self->handed = 0;
 			self->was_handed = true;
-			resume_here(self, self->target);
+			lkl_resume_here(self, self->target);
 		}
 		lkl_ops->futex_wait(&self->handed, 0, 0);
 	}
@@ -300,7 +135,7 @@ void lkl_thread_finish_handoff(struct lkl_thread *self)
 	}
 	if (to) {
 		self->handoff_to = NULL;
-		cpu_handoff(to, self->handoff_task);
+		lkl_cpu_handoff(to, self->handoff_task);
 	}
 }
 
@@ -330,37 +165,6 @@ void __noreturn lkl_thread_wait(struct lkl_thread *self)
 	lkl_ctx_jump(&self->wait_ctx);
 }
 
-struct task_struct *__switch_to(struct task_struct *prev,
-				struct task_struct *next)
-{
-	struct lkl_thread *self = cpu.owner;
-	struct lkl_thread *to = next->thread.bound;
-
-	lkl_current_task = next;
-	lkl_switch_last = prev;
-	/* The final switch of an exiting host thread's task: the thread may
-	 * leave once it is off this stack (see lkl_kernel_thread_exit()). */
-	if (unlikely(READ_ONCE(prev->__state) == TASK_DEAD) && prev == self->task)
-		self->task_dead = true;
-
-	if (prev == self->borrowed) {
-		/* Nothing of the borrowed identity lives on this stack. */
-		self->borrowed = NULL;
-	} else {
-		prev->thread.ctx_valid = 1;
-		if (lkl_ctx_save(&prev->thread.ctx))
-			return lkl_switch_last;
-	}
-
-	/* A thread in its entry runs idle itself rather than hand the CPU
-	 * over: idle either schedules this thread's task or sends the
-	 * thread back to its caller (arch_cpu_idle()). */
-	if (!to || to == self || (self->in_entry && is_idle_task(next)))
-		resume_here(self, next);
-
-	lkl_thread_handoff(self, to, next);
-}
-
 /*
  * Make the calling thread's bound task current.  The CPU is held and the
  * current task has no saved context (idle parked in its wait, or another
@@ -376,8 +180,8 @@ int lkl_switch_to_own_task(struct lkl_thread *self)
 		if (lkl_ctx_save(&self->entry_ctx)) {
 			/* Resumed: this thread holds the CPU again. */
 			lkl_idle_exit_by_entry = false;
-			if (!kernel_alive()) {
-				err = kernel_stopped_error();
+			if (!lkl_kernel_alive()) {
+				err = lkl_kernel_stopped_error();
 				break;
 			}
 			if (self->entry_switched)
@@ -418,169 +222,16 @@ int lkl_switch_to_own_task(struct lkl_thread *self)
 	return err;
 }
 
-/*
- * Requests from host threads that need a task, served by pid 1 so that every
- * bound task is a thread of the same process (shared files, fs and memory).
- */
-static LIST_HEAD(task_requests);
-static struct task_struct *pid1;
-static struct lkl_thread *creating_for;
-
-/* Called by the CPU owner for a thread without a task. */
-int lkl_request_task(struct lkl_thread *self, struct task_request *req)
-{
-	req->thread = self;
-	list_add_tail(&req->node, &task_requests);
-	/* Listed already if an earlier request failed. */
-	if (list_empty(&self->node))
-		list_add_tail(&self->node, &all_threads);
-	wake_up_process(pid1);
-	return 0;
-}
-
-/* Test hook: the next task request fails as if memory ran out. */
-bool lkl_test_fail_next_task;
-
-void lkl_pid1_loop(void)
-{
-	struct kernel_clone_args args = {
-		.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
-			 CLONE_THREAD | CLONE_SYSVSEM,
-		.exit_signal = 0,
-	};
-	struct task_request *req;
-	long err;
-	extern void lkl_boot_done(int err);
-
-	pid1 = current;
-	lkl_boot_done(0);
-	for (;;) {
-		set_current_state(TASK_IDLE);
-		if (list_empty(&task_requests)) {
-			schedule();
-			continue;
-		}
-		__set_current_state(TASK_RUNNING);
-		req = list_first_entry(&task_requests, struct task_request, node);
-		list_del(&req->node);
-		creating_for = req->thread;
-		if (unlikely(lkl_test_fail_next_task)) {
-			lkl_test_fail_next_task = false;
-			err = -ENOMEM;
-		} else {
-			err = kernel_clone(&args);
-		}
-		creating_for = NULL;
-		/*
-		 * The thread that asked gets the error: with nothing else to
-		 * run, idle runs on that thread (it is in its entry) and sends
-		 * it back to its caller (arch_cpu_idle()).
-		 */
-		if (err < 0)
-			req->thread->task_error = err;
-	}
-}
-
-static void __noreturn unbound_task_start(void *unused)
-{
-	struct task_struct *self = current;
-	int ret;
-
-	schedule_tail(lkl_switch_last);
-	ret = self->thread.fn(self->thread.fn_arg);
-	/*
-	 * Only a user-mode thread returns: kernel_init once /init was
-	 * "executed".  It becomes pid 1, the process of all host threads.
-	 */
-	if (ret)
-		panic("lkl: init returned %d", ret);
-	lkl_pid1_loop();
-	BUG();
-}
-
-int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
-{
-	struct thread_struct *t = &p->thread;
-
-	memset(t, 0, sizeof(*t));
-	if (!args->fn) {
-		/* User-space threads do not exist here (clone is refused at
-		 * syscall entry); this is only the last line of defence. */
-		if (WARN_ON_ONCE(!creating_for))
-			return -ENOSYS;
-		/* A task for a host thread, cloned by pid 1. */
-		t->bound = creating_for;
-		creating_for->task = p;
-		return 0;
-	}
-
-	t->stack_size = UNBOUND_STACK_SIZE;
-	t->stack = lkl_ops->stack_alloc(t->stack_size);
-	if (!t->stack)
-		return -ENOMEM;
-	t->fn = args->fn;
-	t->fn_arg = args->fn_arg;
-	lkl_ctx_prepare(&t->ctx, (char *)t->stack + t->stack_size,
-			unbound_task_start, NULL);
-	t->ctx_valid = 1;
-	return 0;
-}
-
-void arch_release_task_struct(struct task_struct *tsk)
-{
-	if (tsk->thread.stack)
-		lkl_ops->stack_free(tsk->thread.stack, tsk->thread.stack_size);
-	tsk->thread.stack = NULL;
-}
-
-void flush_thread(void)
-{
-}
-
-void show_regs(struct pt_regs *regs)
-{
-}
-
-/*
- * Kernel code keeps frame pointers: walk the saved frame chain of @task (or
- * of the caller) and print the return addresses.  Without kallsyms these are
- * raw addresses; `addr2line -e <program>` turns them into names.
- */
-void show_stack(struct task_struct *task, unsigned long *esp,
-		const char *loglvl)
-{
-	unsigned long *fp;
-	int depth = 0;
-
-	if (!task || task == current)
-		fp = __builtin_frame_address(0);
-	else if (task->thread.ctx_valid)
-		fp = (unsigned long *)task->thread.ctx.regs[1];
-	else
-		return;
-	printk("%sCall trace (return addresses; show_stack is at %px):\n", loglvl, show_stack);
-	while (fp && depth++ < 32 && !((unsigned long)fp & 7)) {
-		unsigned long ret = fp[1];
-
-		if (ret < 4096)
-			break;
-		printk("%s  [<%px>]\n", loglvl, (void *)ret);
-		if ((unsigned long *)fp[0] <= fp)
-			break;
-		fp = (unsigned long *)fp[0];
-	}
-}
-
 /* Wake every thread waiting to be handed the CPU (halt and panic). */
 void lkl_wake_all_threads(void)
 {
 	struct lkl_thread *t;
 
-	list_for_each_entry(t, &all_threads, node) {
+	list_for_each_entry(t, &lkl_all_threads, node) {
 		__atomic_store_n(&t->handed, 1, __ATOMIC_SEQ_CST);
 		lkl_ops->futex_wake(&t->handed, 1);
 	}
-	cpu_wake_all_waiters();
+	lkl_cpu_wake_all_waiters();
 	lkl_notify_cpu_thread();
 }
 
@@ -589,20 +240,19 @@ void lkl_free_threads(void)
 	struct lkl_thread *t, *n;
 
 	/* Threads sent out of the kernel may still be on their wait stacks. */
-	list_for_each_entry(t, &all_threads, node)
+	list_for_each_entry(t, &lkl_all_threads, node)
 		while (__atomic_load_n(&t->inside, __ATOMIC_ACQUIRE) &&
 		       t != lkl_thread_self())
 			lkl_ops->futex_wait(&lkl_idle_seq, READ_ONCE(lkl_idle_seq),
 					    lkl_ops->time_ns() + 1000000);
 
-	list_for_each_entry_safe(t, n, &all_threads, node) {
+	list_for_each_entry_safe(t, n, &lkl_all_threads, node) {
 		list_del(&t->node);
 		thread_free(t);
 	}
 	thread_free(lkl_cpu_thread);
 	lkl_cpu_thread = NULL;
 }
-
 
 /**
  * lkl_kernel_thread_exit - a host thread that made syscalls is exiting

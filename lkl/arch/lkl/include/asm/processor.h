@@ -6,6 +6,7 @@
 #include <asm/context.h>
 
 struct lkl_thread;
+struct syslet_stack;
 
 /**
  * struct thread_struct - how a task is run by the host
@@ -17,6 +18,7 @@ struct lkl_thread;
  * @stack: host stack of an unbound task (guard page below it)
  * @stack_size: its size in bytes
  * @fn: for a new unbound task, the function to run, and @fn_arg its argument
+ * @syslet: the syslet chain the task runs (kernel/syslet.c), or NULL
  * @regs: placeholder register state for generic code
  */
 struct thread_struct {
@@ -27,6 +29,7 @@ struct thread_struct {
 	unsigned long stack_size;
 	int (*fn)(void *);
 	void *fn_arg;
+	struct syslet_stack *syslet;
 	struct pt_regs regs;
 };
 

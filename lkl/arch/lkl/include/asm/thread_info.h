@@ -7,7 +7,7 @@
 /*
  * Kernel code never runs on the stack the kernel allocates for a task: bound
  * tasks run on their host thread's stack and unbound ones on a host stack with
- * a guard page (see thread.c).  The kernel's own allocation only needs to exist.
+ * a guard page (see process.c).  The kernel's own allocation only needs to exist.
  */
 #define THREAD_SIZE_ORDER	0
 #define THREAD_SIZE		(PAGE_SIZE << THREAD_SIZE_ORDER)

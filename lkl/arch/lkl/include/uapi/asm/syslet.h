@@ -42,7 +42,7 @@
 #define SYSLET_MAX_RANGES		32
 
 /**
- * struct syslet_atom - one system call of a chain (80 bytes)
+ * struct syslet_atom - one system call of a chain, 80 in size
  * @flags: SYSLET_* flags
  * @nr: system call number
  * @ret_ptr: where the kernel stores the s64 result (0: nowhere)
@@ -98,13 +98,13 @@ struct syslet_completion {
 #else
 #define __SYSLET_ASSERT _Static_assert
 #endif
-__SYSLET_ASSERT(sizeof(struct syslet_atom) == 80, "atom is 80 bytes");
+__SYSLET_ASSERT(sizeof(struct syslet_atom) == 80, "atom size");
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, ret_ptr) == 8, "ret_ptr at 8");
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, next) == 16, "next at 16");
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, arg_ptr) == 24, "arg_ptr at 24");
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, private) == 72, "private at 72");
-__SYSLET_ASSERT(sizeof(struct syslet_ring) == 16, "ring header is 16 bytes");
-__SYSLET_ASSERT(sizeof(struct syslet_completion) == 16, "completion is 16 bytes");
+__SYSLET_ASSERT(sizeof(struct syslet_ring) == 16, "ring header size");
+__SYSLET_ASSERT(sizeof(struct syslet_completion) == 16, "completion size");
 #undef __SYSLET_ASSERT
 #endif
 

@@ -10,7 +10,7 @@
 #include <linux/major.h>
 #include <linux/slab.h>
 #include <linux/kdev_t.h>
-#include "lkl.h"
+#include "../../kernel/lkl.h"
 
 #define LKL_MAX_DISKS		64
 #define LKL_DISK_QUEUE_DEPTH	128
