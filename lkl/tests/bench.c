@@ -406,6 +406,79 @@ static void __attribute__((format(printf, 2, 3))) syslet_fail(const char *scenar
 	syslet_failures++;
 }
 
+/*
+ * A chain whose completion never comes would leave the bench asleep in
+ * async_wait (or async_exec) for ever, its figures unprinted.  While a
+ * syslet loop runs it counts completions here; a host thread that sees no
+ * progress for STALL_SECS says where it stopped, prints what was measured
+ * and ends the process.
+ */
+#define STALL_SECS	30
+
+static struct {
+	const char *scenario;	/* NULL: nothing watched */
+	struct lkl_syslet_ring *ring;
+	long progress;
+	int inflight;
+	char image[256];	/* removed on a stall: 512 MiB each */
+} watch;
+
+static void print_results(void);
+
+static void watch_start(const char *scenario, struct lkl_syslet_ring *ring)
+{
+	watch.ring = ring;
+	watch.inflight = 0;
+	__atomic_store_n(&watch.scenario, scenario, __ATOMIC_RELEASE);
+}
+
+static void watch_stop(void)
+{
+	__atomic_store_n(&watch.scenario, NULL, __ATOMIC_RELEASE);
+}
+
+static void watch_tick(int inflight)
+{
+	watch.inflight = inflight;
+	__atomic_add_fetch(&watch.progress, 1, __ATOMIC_RELAXED);
+}
+
+static void *watchdog(void *unused)
+{
+	long last = -1;
+	int still = 0;
+
+	for (;;) {
+		const char *sc;
+		long now;
+		struct lkl_stats st;
+
+		sleep(1);
+		sc = __atomic_load_n(&watch.scenario, __ATOMIC_ACQUIRE);
+		now = __atomic_load_n(&watch.progress, __ATOMIC_RELAXED);
+		if (!sc || now != last) {
+			last = now;
+			still = 0;
+			continue;
+		}
+		if (++still < STALL_SECS)
+			continue;
+		lkl_stats(&st, sizeof(st));
+		fprintf(stderr, "bench: %s: STALLED: no completion for %d s, %d chains in flight, "
+			"ring head %u tail %u; lkl_stats: cachemisses %llu completions %llu "
+			"chains_inline %llu contexts created %llu freed %llu\n", sc, STALL_SECS,
+			watch.inflight, watch.ring->kernel_head, watch.ring->user_tail,
+			st.syslet_cachemisses, st.syslet_completions, st.syslet_chains_inline,
+			st.syslet_contexts_created, st.syslet_contexts_freed);
+		if (watch.image[0])
+			unlink(watch.image);
+		print_results();
+		fflush(stdout);
+		_exit(1);
+	}
+	return NULL;
+}
+
 static struct lkl_syslet_completion *ring_entries(struct lkl_syslet_ring *ring)
 {
 	return (struct lkl_syslet_completion *)(ring + 1);
@@ -556,6 +629,7 @@ static void syslet_cachemiss(void)
 	atom.private = 0x5e1e7;
 
 	/* The first calls fill the pool of spare contexts: not counted. */
+	watch_start(sc, ring);
 	for (int i = -CACHEMISS_WARM; i < CACHEMISS_CALLS; i++) {
 		double t0;
 
@@ -590,7 +664,9 @@ static void syslet_cachemiss(void)
 				    (long long)c.result, (unsigned long long)c.private);
 			return;
 		}
+		watch_tick(0);
 	}
+	watch_stop();
 	record(sc, "lkl-syslet", "latency", median(t, CACHEMISS_CALLS), "ns");
 	/* Per call, between the call and its return; the aim is 0 (1 miss). */
 	record(sc, "lkl-syslet", "handoffs_per_call", (double)handoffs / CACHEMISS_CALLS, "count");
@@ -635,6 +711,7 @@ static double syslet_randread(const char *sc, long fd, const unsigned long *bloc
 		free_chains[i] = i;
 	}
 	*done = 0;
+	watch_start(sc, ring);
 	t0 = now_ns();
 	deadline = t0 + RANDREAD_SECS * 1e9;
 	for (;;) {
@@ -658,8 +735,10 @@ static double syslet_randread(const char *sc, long fd, const unsigned long *bloc
 				}
 				free_chains[nfree++] = i;
 				++*done;
+				watch_tick(inflight);
 			} else if (r == 0) {
 				inflight++;
+				watch_tick(inflight);
 			} else {
 				syslet_fail(sc, "async_exec returned %ld (chain %d)", r, i);
 				return -1;
@@ -679,6 +758,7 @@ static double syslet_randread(const char *sc, long fd, const unsigned long *bloc
 			free_chains[nfree++] = i;
 			inflight--;
 			++*done;
+			watch_tick(inflight);
 		}
 		if (!got) {
 			long r = lkl_sys_async_wait(ring, 1);
@@ -689,6 +769,7 @@ static double syslet_randread(const char *sc, long fd, const unsigned long *bloc
 			}
 		}
 	}
+	watch_stop();
 	free(ring);
 	free(bufs);
 	return *done / ((now_ns() - t0) / 1e9);
@@ -815,6 +896,7 @@ static void syslet_trial(struct randread_runs *runs, const char *sc, const char 
 	lkl_stats(&before, sizeof(before));
 	ops = syslet_randread(sc, fd, rand_blocks, n, qd, &done);
 	lkl_stats(&after, sizeof(after));
+	watch_stop();
 	lkl_sys_close(fd);
 	if (ops < 0 || !done) {
 		runs->failed = 1;
@@ -874,6 +956,7 @@ static void syslet_randread_bench(const char *dir, const char *label, int flags)
 	long fd;
 
 	snprintf(img, sizeof(img), "%s/lkl-bench-syslet-%d.img", dir, getpid());
+	memcpy(watch.image, img, sizeof(img));
 	if (make_full_image(img)) {
 		fprintf(stderr, "bench: cannot make %s\n", img);
 		return;
@@ -927,12 +1010,17 @@ static void syslet_randread_bench(const char *dir, const char *label, int flags)
 		}
 	}
 	unlink(img);
+	watch.image[0] = 0;
 }
 
 static void syslet_bench(void)
 {
+	pthread_t watcher;
+
+	pthread_create(&watcher, NULL, watchdog, NULL);
 	syslet_pread_cached();
 	syslet_cachemiss();
+	watch_stop();
 	syslet_randread_bench("/dev/shm", "tmpfs", 0);
 	syslet_randread_bench(getenv("LKL_BENCH_DISK_DIR") ?: "/var/tmp", "odirect_disk",
 			      LKL_DISK_DIRECT);
@@ -990,11 +1078,41 @@ static void print_syslet_table(void)
 	}
 }
 
+static double boot_ms;
+
+/* The tables, then one JSON object per line. */
+static void print_results(void)
+{
+	printf("%-34s %14s %14s %8s\n", "scenario", "lkl", "host", "lkl/host");
+	for (int i = 0; i < nresults; i++) {
+		struct result *r = &results[i], *h = NULL;
+
+		if (strcmp(r->system, "lkl"))
+			continue;
+		for (int j = 0; j < nresults; j++)
+			if (!strcmp(results[j].scenario, r->scenario) &&
+			    !strcmp(results[j].system, "host"))
+				h = &results[j];
+		if (h)
+			printf("%-34s %9.1f %-4s %9.1f %-4s %8.2f\n", r->scenario, r->value,
+			       r->unit, h->value, h->unit, r->value / h->value);
+		else
+			printf("%-34s %9.1f %-4s %14s %8s\n", r->scenario, r->value, r->unit,
+			       "-", "-");
+	}
+	printf("(boot itself: %.1f ms)\n", boot_ms);
+	print_syslet_table();
+	for (int i = 0; i < nresults; i++)
+		printf("{\"scenario\": \"%s\", \"system\": \"%s\", \"metric\": \"%s\", "
+		       "\"value\": %.3f, \"unit\": \"%s\"}\n", results[i].scenario,
+		       results[i].system, results[i].metric, results[i].value, results[i].unit);
+}
+
 int main(void)
 {
 	static char data[1 << 20];
 	char host_path[] = "/dev/shm/lkl-bench-XXXXXX";
-	double t0, boot_ms, first_ms;
+	double t0, first_ms;
 	int syslet_only = !!getenv("LKL_BENCH_SYSLET_ONLY");
 
 	t0 = now_ns();
@@ -1046,29 +1164,7 @@ int main(void)
 		syslet_bench();
 	lkl_halt();
 
-	printf("%-34s %14s %14s %8s\n", "scenario", "lkl", "host", "lkl/host");
-	for (int i = 0; i < nresults; i++) {
-		struct result *r = &results[i], *h = NULL;
-
-		if (strcmp(r->system, "lkl"))
-			continue;
-		for (int j = 0; j < nresults; j++)
-			if (!strcmp(results[j].scenario, r->scenario) &&
-			    !strcmp(results[j].system, "host"))
-				h = &results[j];
-		if (h)
-			printf("%-34s %9.1f %-4s %9.1f %-4s %8.2f\n", r->scenario, r->value,
-			       r->unit, h->value, h->unit, r->value / h->value);
-		else
-			printf("%-34s %9.1f %-4s %14s %8s\n", r->scenario, r->value, r->unit,
-			       "-", "-");
-	}
-	printf("(boot itself: %.1f ms)\n", boot_ms);
-	print_syslet_table();
-	for (int i = 0; i < nresults; i++)
-		printf("{\"scenario\": \"%s\", \"system\": \"%s\", \"metric\": \"%s\", "
-		       "\"value\": %.3f, \"unit\": \"%s\"}\n", results[i].scenario,
-		       results[i].system, results[i].metric, results[i].value, results[i].unit);
+	print_results();
 	if (syslet_failures)
 		fprintf(stderr, "bench: %d syslet scenario(s) FAILED (above): their figures are missing\n",
 			syslet_failures);
