@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "lkl",
-      "sources": ["binding/lkl_binding.cc"],
+      "sources": ["binding/lkl_binding.cc", "binding/syslets.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "include_dirs": ["out/lkl/include"],
       "defines": ["NAPI_VERSION=8"],

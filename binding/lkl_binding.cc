@@ -22,6 +22,8 @@
 #include <lkl/asm/stat.h>
 #include <lkl/asm/unistd.h>
 
+#include "syslets.h"
+
 namespace {
 
 enum KernelState : int {
@@ -101,6 +103,9 @@ void HaltAtExit() {
 
 void OnPanic(const char* /*message*/, void* /*ctx*/) {
   kernel_state.store(kDead);
+  // The kernel posted -ENOTRECOVERABLE to every chain in flight; wake the
+  // rings whose completions could not be posted (a full ring) too.
+  lkl_syslets::WakeAllRings();
 }
 
 // Fields of struct lkl_stat, in the order ts/stats.ts reads them.
@@ -185,6 +190,14 @@ class LklBinding : public Napi::Addon<LklBinding> {
             InstanceMethod("hostThreadCount", &LklBinding::HostThreadCount),
             InstanceMethod("stats", &LklBinding::Stats),
             InstanceMethod("testPanic", &LklBinding::TestPanic),
+            InstanceMethod("ringCreate", &LklBinding::RingCreate),
+            InstanceMethod("ringConsume", &LklBinding::RingConsume),
+            InstanceMethod("ringNotify", &LklBinding::RingNotify),
+            InstanceMethod("ringAbandon", &LklBinding::RingAbandon),
+            InstanceMethod("ringClose", &LklBinding::RingClose),
+            InstanceMethod("ringInfo", &LklBinding::RingInfo),
+            InstanceMethod("ringWakeups", &LklBinding::RingWakeups),
+            InstanceMethod("asyncExec", &LklBinding::AsyncExec),
         });
   }
 
@@ -221,6 +234,7 @@ class LklBinding : public Napi::Addon<LklBinding> {
       return Result(info.Env(), -LKL_ERR_ALREADY_BOOTED);
     lkl_set_console_hook(OnConsole, nullptr);
     lkl_set_panic_hook(OnPanic, nullptr);
+    lkl_syslets::Install();
     int ret = lkl_boot(cmdline.c_str());
     if (ret < 0)
       kernel_state.store(kHalted);
@@ -238,6 +252,10 @@ class LklBinding : public Napi::Addon<LklBinding> {
       kernel_state.compare_exchange_strong(state, kHalted);
     }
     if (kernel_state.load() != kRunning) {
+      // Chains the kernel cancelled were posted (-ECANCELED); the rings
+      // whose completions could not be posted still hold Promises: their
+      // threads drain them and settle the rest.
+      lkl_syslets::WakeAllRings();
       std::lock_guard<std::mutex> lock(console_mutex);
       if (console_listener_set)
         console_listener.Release();
@@ -443,6 +461,16 @@ class LklBinding : public Napi::Addon<LklBinding> {
     return out;
   }
 
+  // Syslets (syslets.cc): rings and chain submission.
+  Napi::Value RingCreate(const Napi::CallbackInfo& info) { return lkl_syslets::RingCreate(info); }
+  Napi::Value RingConsume(const Napi::CallbackInfo& info) { return lkl_syslets::RingConsume(info); }
+  Napi::Value RingNotify(const Napi::CallbackInfo& info) { return lkl_syslets::RingNotify(info); }
+  Napi::Value RingAbandon(const Napi::CallbackInfo& info) { return lkl_syslets::RingAbandon(info); }
+  Napi::Value RingClose(const Napi::CallbackInfo& info) { return lkl_syslets::RingClose(info); }
+  Napi::Value RingInfo(const Napi::CallbackInfo& info) { return lkl_syslets::RingInfo(info); }
+  Napi::Value RingWakeups(const Napi::CallbackInfo& info) { return lkl_syslets::RingWakeups(info); }
+  Napi::Value AsyncExec(const Napi::CallbackInfo& info) { return lkl_syslets::AsyncExec(info); }
+
   // The panic hook works only when the kernel was booted with
   // "lkl_test_hooks=1"; otherwise this returns -ENOSYS.
   Napi::Value TestPanic(const Napi::CallbackInfo& info) {
@@ -452,5 +480,9 @@ class LklBinding : public Napi::Addon<LklBinding> {
 };
 
 }  // namespace
+
+int LklKernelState() {
+  return kernel_state.load();
+}
 
 NODE_API_ADDON(LklBinding)

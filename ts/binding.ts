@@ -36,6 +36,18 @@ export interface NativeBinding {
   /** struct lkl_stats, field by field (see STATS_FIELDS in kernel.ts). */
   stats(): number[];
   testPanic(): number;
+  /** Syslets (binding/syslets.cc): a ring's [handle, memory]; drain() runs on this thread when completions land. */
+  ringCreate(entries: number, drain: () => void): [unknown, ArrayBuffer];
+  /** Takes up to count completions the kernel posted; status per completion (0, -1 unknown, 1 + atom with a detached buffer). */
+  ringConsume(ring: unknown, count: number, status: Int32Array): number;
+  ringNotify(ring: unknown): number;
+  ringAbandon(ring: unknown): number;
+  ringClose(ring: unknown): number;
+  /** [event-loop wake-ups, notify hook calls, in flight, kernel_head, user_tail, flags] */
+  ringInfo(ring: unknown): number[];
+  ringWakeups(): number;
+  /** Submits chains: out[2i] 1 (done; out[2i+1] the last atom), 0 (asynchronous) or -errno. */
+  asyncExec(ring: unknown, descs: Float64Array[], refs: unknown[][], out: Float64Array): number;
 }
 
 export const KERNEL_NEVER_BOOTED = 0;

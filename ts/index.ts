@@ -7,6 +7,8 @@ export type { BootOptions, AttachOptions, MountOptions, Disk, KernelState } from
 export { Sys, socketConstants } from './sys.js';
 export type { ReadOptions, ReaddirOptions, MkdirOptions, Whence } from './sys.js';
 export { Stats, Dirent } from './stats.js';
+export { Syslet, SysletAtom, SysletResult, SysletRing } from './syslet.js';
+export type { AtomOptions, IoAtomOptions, StopOn, SysletCompletion, AsyncExecResult, RingOptions, RingCloseOptions } from './syslet.js';
 export type { StatFs } from './stats.js';
 export { KernelError, KernelPanicError } from './errors.js';
 export { KernelConsole } from './console.js';

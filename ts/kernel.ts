@@ -6,6 +6,7 @@ import { KernelConsole } from './console.js';
 import { ERROR_LOG_LINES, KernelError, KernelPanicError, invalidType, invalidValue, outOfRange } from './errors.js';
 import { mountFlags } from './generated/constants.js';
 import { Sys } from './sys.js';
+import { Syslet, SysletRing, ringEntries, type AsyncExecResult, type RingOptions } from './syslet.js';
 import * as check from './validate.js';
 
 export interface BootOptions {
@@ -256,6 +257,55 @@ export class Kernel {
     check.string('at', at);
     const ret = native.umount(at);
     if (ret < 0) throw this.error(-ret, 'umount', at);
+  }
+
+  /**
+   * A completion ring for asynchronous syslets (docs/syslets.md,
+   * "JavaScript"): `entries` a power of two from 1 to 2^20 (default 256).
+   * Its memory is native; it belongs to this thread and never keeps the
+   * process alive while nothing is in flight.
+   */
+  createRing(options?: RingOptions): SysletRing {
+    return new SysletRing(this, ringEntries(options));
+  }
+
+  /** A new, empty chain of system calls for asyncExec. */
+  syslet(): Syslet {
+    return new Syslet();
+  }
+
+  /**
+   * Runs @chain.  `{ done: true, result }` when it ran to its end at once
+   * (nothing posted; every atom's result is in its handle, read buffers are
+   * filled); `{ done: false, completion }` when an atom had to wait: the
+   * chain goes on in the kernel and completion settles from @ring.  Throws
+   * a KernelError when the kernel refuses the submission (ESHUTDOWN after a
+   * halt).
+   */
+  asyncExec(chain: Syslet, ring: SysletRing): AsyncExecResult {
+    if (!(chain instanceof Syslet)) throw invalidType('chain', 'a Syslet from k.syslet()', chain);
+    if (!(ring instanceof SysletRing)) throw invalidType('ring', 'a SysletRing from k.createRing()', ring);
+    return ring.submit([chain], false)[0]!;
+  }
+
+  /**
+   * Submits several chains in one native call; one result per chain, in
+   * order.  A chain the kernel refuses gets a rejected completion (the
+   * others are submitted all the same).
+   */
+  asyncExecBatch(chains: readonly Syslet[], ring: SysletRing): AsyncExecResult[] {
+    if (!Array.isArray(chains)) throw invalidType('chains', 'an array of Syslets', chains);
+    chains.forEach((c, i) => {
+      if (!(c instanceof Syslet)) throw invalidType(`chains[${i}]`, 'a Syslet from k.syslet()', c);
+    });
+    if (!(ring instanceof SysletRing)) throw invalidType('ring', 'a SysletRing from k.createRing()', ring);
+    if (chains.length === 0) return [];
+    return ring.submit([...chains], true);
+  }
+
+  /** Event-loop wake-ups caused by completions, for all rings of the process since it started. */
+  ringWakeups(): number {
+    return native.ringWakeups();
   }
 
   /** Host threads the library runs (the CPU thread and disk helpers). */

@@ -41,6 +41,9 @@ const REFUSED_SYSCALLS = new Set<number>([
   nr.reboot,
   nr.kexec_load,
   nr.kexec_file_load,
+  // Its chain runs on after the call and writes its atoms, slots, buffers
+  // and ring then: the buffers of this call may be gone (use k.asyncExec).
+  nr.async_exec,
 ]);
 
 /** node:fs flag strings. */
@@ -69,7 +72,7 @@ const FLAG_STRINGS: Record<string, number> = {
   'sa+': O.O_APPEND | O.O_CREAT | O.O_RDWR | O.O_SYNC,
 };
 
-function openFlagsOf(value: unknown): number {
+export function openFlagsOf(value: unknown): number {
   if (value === undefined || value === null) return O.O_RDONLY;
   if (typeof value === 'string') {
     const flags = FLAG_STRINGS[value];
@@ -79,7 +82,7 @@ function openFlagsOf(value: unknown): number {
   return check.integer('flags', value, 0, check.INT32_MAX);
 }
 
-const WHENCE: Record<string, number> = { set: 0, cur: 1, end: 2, data: 3, hole: 4 };
+export const WHENCE: Record<string, number> = { set: 0, cur: 1, end: 2, data: 3, hole: 4 };
 
 /**
  * Socket constants.  They are not in the kernel's uapi headers (they live in

@@ -44,4 +44,24 @@ SYM_FUNC_START(lkl_ctx_trampoline)
 	ud2
 SYM_FUNC_END(lkl_ctx_trampoline)
 
+/*
+ * long lkl_call_on_stack(long (*fn)(void *), void *arg, void *stack_top):
+ * call fn(arg) on another stack and return its result.  A call and a
+ * return, not two context jumps, so the CPU's return predictions stay
+ * right (a syslet chain that completes inline).  rbp, callee-saved, keeps
+ * the caller's stack pointer and links the frames for stack dumps.
+ */
+SYM_FUNC_START(lkl_call_on_stack)
+	pushq	%rbp
+	movq	%rsp, %rbp
+	andq	$-16, %rdx
+	movq	%rdx, %rsp
+	movq	%rdi, %rax
+	movq	%rsi, %rdi
+	callq	*%rax
+	movq	%rbp, %rsp
+	popq	%rbp
+	ret
+SYM_FUNC_END(lkl_call_on_stack)
+
 	.section .note.GNU-stack,"",@progbits

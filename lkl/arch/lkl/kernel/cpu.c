@@ -108,10 +108,16 @@ void lkl_cpu_wake_all_waiters(void)
 	lkl_ops->futex_wake(&cpu.seq, 0x7fffffff);
 }
 
-/* True when tasks other than the current one want to run. */
+/*
+ * True when tasks other than the current one want to run.  need_resched()
+ * alone is no reason: the tick sets it when the current task's slice ends
+ * even if nothing else is runnable, and a task that only makes quick calls
+ * never schedules to clear it, so every call would wake the CPU thread for
+ * nothing.  The CPU thread parks the current task at every tick anyway.
+ */
 static bool others_runnable(void)
 {
-	return need_resched() || nr_running() > 1;
+	return nr_running() > 1;
 }
 
 /**

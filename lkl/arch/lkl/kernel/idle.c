@@ -6,6 +6,7 @@
  */
 #include <linux/sched.h>
 #include <linux/sched/idle.h>
+#include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/cpu.h>
 #include "lkl.h"
@@ -37,6 +38,12 @@ static unsigned long long sleep_until;
  * than the rest of the idle exit.  CPU owner only.
  */
 bool lkl_idle_exit_by_entry;
+
+/*
+ * Set by the CPU thread when it woke to run other tasks but found the CPU
+ * held: the next caller leaving the kernel yields to them instead.
+ */
+bool lkl_cpu_wanted;
 
 void lkl_notify_cpu_thread(void)
 {
@@ -123,6 +130,7 @@ void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 	struct task_struct *cur, *target;
 	unsigned long long deadline, sleep_max;
 	unsigned int seen;
+	bool wants_cpu;
 
 	for (;;) {
 		seen = __atomic_load_n(&lkl_idle_seq, __ATOMIC_SEQ_CST);
@@ -146,9 +154,18 @@ void __noreturn lkl_cpu_thread_loop(struct lkl_thread *self)
 		if (lkl_ops->io_reap())
 			lkl_irq_raise_pending(LKL_DISK_IRQ);
 
-		if ((READ_ONCE(lkl_irq_pending) ||
-		     !is_idle_task(READ_ONCE(lkl_current_task))) &&
-		    lkl_cpu_try_lock(self)) {
+		wants_cpu = READ_ONCE(lkl_irq_pending) ||
+			    !is_idle_task(READ_ONCE(lkl_current_task));
+		if (wants_cpu && !lkl_cpu_try_lock(self)) {
+			/*
+			 * A caller holds the CPU.  If tasks wait to run, it
+			 * runs them itself when it leaves (lkl_cpu_wanted):
+			 * waking this thread again on every call would only
+			 * repeat this failed attempt.
+			 */
+			if (nr_running() > 1)
+				WRITE_ONCE(lkl_cpu_wanted, true);
+		} else if (wants_cpu) {
 			cur = current;
 			if (is_idle_task(cur)) {
 				self->entry_switched = false;

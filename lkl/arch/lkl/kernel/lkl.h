@@ -85,7 +85,7 @@ static inline int lkl_kernel_stopped_error(void)
  *	thread to leave before it frees their memory)
  * @node: in the list of all threads, freed at halt
  * @syslet_return: where async_exec resumes on this thread's stack when its
- *	chain ended or went asynchronous, returning @syslet_ret
+ *	chain went asynchronous (it then returns 0)
  * @syslet_from: the task that kept the chain when the spare now bound to
  *	this thread took over (its credentials are carried over)
  * @syslet_defer: a chain's task to wake once async_exec returned
@@ -112,7 +112,6 @@ struct lkl_thread {
 	int inside;
 	struct list_head node;
 	struct lkl_ctx syslet_return;
-	long syslet_ret;
 	struct task_struct *syslet_from;
 	struct task_struct *syslet_defer;
 };
@@ -159,6 +158,7 @@ extern unsigned int lkl_idle_seq;
 void lkl_notify_cpu_thread(void);
 void lkl_idle_deadline_moved(unsigned long long deadline);
 extern bool lkl_idle_exit_by_entry;
+extern bool lkl_cpu_wanted;
 
 /* syscalls.c */
 bool lkl_syscall_refused_when_confined(long nr);

@@ -6,6 +6,7 @@
  */
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/task_work.h>
 #include <linux/moduleparam.h>
 #include <linux/errno.h>
@@ -197,6 +198,13 @@ long lkl_kernel_syscall(long nr, const long *args,
 
 	ret = lkl_finish_syscall(ret);
 	current_thread_info()->user_window = NULL;
+	if (unlikely(READ_ONCE(lkl_cpu_wanted))) {
+		/* The CPU thread could not get the CPU to run other tasks
+		 * (see lkl_cpu_thread_loop()): run them here. */
+		WRITE_ONCE(lkl_cpu_wanted, false);
+		if (nr_running() > 1)
+			yield();
+	}
 	lkl_cpu_release(self);
 	__atomic_store_n(&self->inside, 0, __ATOMIC_RELEASE);
 	return ret;

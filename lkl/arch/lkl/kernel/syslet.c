@@ -469,6 +469,8 @@ static long ring_post(unsigned long ring, long result, u64 private, bool no_wait
 	struct syslet_completion __user *slot;
 	struct syslet_ring __user *uring = (void __user *)ring;
 	struct syslet_ring hdr;
+	bool counted = false;
+	DEFINE_WAIT(wait);
 	long err;
 
 	for (;;) {
@@ -479,17 +481,26 @@ static long ring_post(unsigned long ring, long result, u64 private, bool no_wait
 			break;
 		if (no_wait || READ_ONCE(stopping))
 			return -ENOSPC;
-		/* Full: ask the consumer to call async_ring_notify(), then
-		 * look again, as it may have consumed before it saw the flag. */
-		if (put_user(hdr.flags | SYSLET_RING_WAITING, &uring->flags))
+		/*
+		 * Full: ask the consumer to call async_ring_notify(), then
+		 * look again, as it may have consumed before it saw the flag.
+		 * The flag is set again before every sleep: a notify clears
+		 * it, and other completions may have filled the ring before
+		 * this one ran.
+		 */
+		prepare_to_wait(&ring_wq, &wait, TASK_IDLE);
+		if (put_user(hdr.flags | SYSLET_RING_WAITING, &uring->flags)) {
+			finish_wait(&ring_wq, &wait);
 			return -EFAULT;
+		}
 		smp_mb();
-		if (ring_has_space(ring, &err) && !err)
-			continue;
-		lkl_stat_inc_owner(syslet_ring_full_waits);
-		wait_event_idle(ring_wq, ring_has_space(ring, &err));
-		if (err)
-			return err;
+		if (!ring_has_space(ring, &err)) {
+			if (!counted)
+				lkl_stat_inc_owner(syslet_ring_full_waits);
+			counted = true;
+			schedule();
+		}
+		finish_wait(&ring_wq, &wait);
 	}
 	slot = (void __user *)(ring + sizeof(hdr));
 	slot += hdr.kernel_head & (hdr.entries - 1);
@@ -555,25 +566,26 @@ static void __noreturn finish_async(struct syslet_stack *st, long err)
 	lkl_ctx_jump(&fresh);
 }
 
-/* The chain, on its pool stack, as the caller's task. */
-static void __noreturn chain_main(void *arg)
+/*
+ * The chain, on its pool stack, as the caller's task.  Returns to
+ * async_exec when it ended without going asynchronous (the last atom, or
+ * an error); otherwise posts its completion and never returns.
+ */
+static long chain_main(void *arg)
 {
 	struct syslet_stack *st = arg;
-	struct lkl_thread *head;
 	long err = run_chain(st);
 
 	if (st->async)
 		finish_async(st, err);
 
-	/* Ended without sleeping (or in SYSLET_SYNC sleeps): return the
-	 * last atom to the caller, on its own thread and task. */
-	head = st->head;
+	/* Ended without sleeping (or in SYSLET_SYNC sleeps), on the
+	 * caller's own thread and task. */
 	st->head = NULL;
 	current->thread.syslet = NULL;
 	pool_put(st);
 	lkl_stat_inc_owner(syslet_chains_inline);
-	head->syslet_ret = err ? err : (long)st->atom;
-	lkl_ctx_jump(&head->syslet_return);
+	return err ? err : (long)st->atom;
 }
 
 SYSCALL_DEFINE2(async_exec, struct syslet_atom __user *, atom,
@@ -583,7 +595,6 @@ SYSCALL_DEFINE2(async_exec, struct syslet_atom __user *, atom,
 	struct lkl_thread *self = lkl_thread_self();
 	struct syslet_ring hdr;
 	struct syslet_stack *st;
-	struct lkl_ctx start;
 	long err;
 
 	if (!atom || ((unsigned long)atom & 7))
@@ -611,21 +622,17 @@ SYSCALL_DEFINE2(async_exec, struct syslet_atom __user *, atom,
 	st->flags = 0;
 	current->thread.syslet = st;
 	self->syslet_defer = NULL;
-	self->syslet_ret = 0;
-	if (!lkl_ctx_save(&self->syslet_return)) {
-		lkl_ctx_prepare(&start, chain_stack_top(st), chain_main, st);
-		lkl_ctx_jump(&start);
-	}
+	if (!lkl_ctx_save(&self->syslet_return))
+		return lkl_call_on_stack(chain_main, st, chain_stack_top(st));
 	/*
-	 * Back on the caller's stack: the chain ended (syslet_ret is the
-	 * last atom or an error), or went asynchronous and this thread now
-	 * runs the spare that took over (syslet_ret is 0).
+	 * Resumed here by the spare that took over the caller when the chain
+	 * went asynchronous (spare_loop()): this thread now runs that task.
 	 */
 	if (self->syslet_defer) {
 		wake_up_process(self->syslet_defer);
 		self->syslet_defer = NULL;
 	}
-	return self->syslet_ret;
+	return 0;
 }
 
 static long ring_unconsumed(unsigned long ring, long *count)

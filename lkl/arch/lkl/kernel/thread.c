@@ -61,9 +61,13 @@ extern void lkl_ctx_trampoline(void);
 void lkl_ctx_prepare(struct lkl_ctx *ctx, void *stack_top,
 		     void (*fn)(void *), void *arg)
 {
-	memset(ctx, 0, sizeof(*ctx));
+	/* Field by field: the syslet path prepares one per call. */
 	ctx->regs[0] = (unsigned long)fn;		/* rbx */
+	ctx->regs[1] = 0;				/* rbp: ends the frame chain */
 	ctx->regs[2] = (unsigned long)arg;		/* r12 */
+	ctx->regs[3] = 0;
+	ctx->regs[4] = 0;
+	ctx->regs[5] = 0;
 	/* The trampoline's call leaves the ABI's entry alignment. */
 	ctx->regs[6] = (unsigned long)stack_top & ~15UL;	/* rsp */
 	ctx->regs[7] = (unsigned long)lkl_ctx_trampoline;	/* rip */

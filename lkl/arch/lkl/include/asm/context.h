@@ -23,6 +23,13 @@ int lkl_ctx_save(struct lkl_ctx *ctx) __attribute__((returns_twice));
 void lkl_ctx_jump(const struct lkl_ctx *ctx) __attribute__((noreturn));
 
 /**
+ * lkl_call_on_stack - call @fn(@arg) on the stack below @stack_top
+ * Returns what @fn returns.  @fn may also never return (it then leaves
+ * with lkl_ctx_jump()).
+ */
+long lkl_call_on_stack(long (*fn)(void *), void *arg, void *stack_top);
+
+/**
  * lkl_ctx_prepare - make @ctx start @fn(@arg) on the stack below @stack_top
  * when jumped to.  @fn must not return.
  */

@@ -49,7 +49,8 @@
  * @next: the next atom (0: the chain ends here)
  * @arg_ptr: pointers to the u64 arguments (0: the argument is 0); read just
  *	before the call, so an argument may point at an earlier atom's result
- * @private: copied into the completion; never read otherwise
+ * @private: copied into the completion; never read otherwise (named
+ *	private_data in C++, where private is a keyword)
  */
 struct syslet_atom {
 	__u32 flags;
@@ -57,7 +58,11 @@ struct syslet_atom {
 	__u64 ret_ptr;
 	__u64 next;
 	__u64 arg_ptr[6];
+#ifdef __cplusplus
+	__u64 private_data;
+#else
 	__u64 private;
+#endif
 };
 
 /* Ring header flags. */
@@ -84,11 +89,15 @@ struct syslet_ring {
 /**
  * struct syslet_completion - one posted completion
  * @result: the result of the chain's last atom (a negative errno on failure)
- * @private: that atom's @private
+ * @private: that atom's @private (private_data in C++)
  */
 struct syslet_completion {
 	__s64 result;
+#ifdef __cplusplus
+	__u64 private_data;
+#else
 	__u64 private;
+#endif
 };
 
 #if (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L) || \
@@ -102,7 +111,11 @@ __SYSLET_ASSERT(sizeof(struct syslet_atom) == 80, "atom size");
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, ret_ptr) == 8, "ret_ptr at 8");
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, next) == 16, "next at 16");
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, arg_ptr) == 24, "arg_ptr at 24");
+#ifdef __cplusplus
+__SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, private_data) == 72, "private at 72");
+#else
 __SYSLET_ASSERT(__builtin_offsetof(struct syslet_atom, private) == 72, "private at 72");
+#endif
 __SYSLET_ASSERT(sizeof(struct syslet_ring) == 16, "ring header size");
 __SYSLET_ASSERT(sizeof(struct syslet_completion) == 16, "completion size");
 #undef __SYSLET_ASSERT
