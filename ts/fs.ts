@@ -35,8 +35,10 @@ const READ_MAX = 2 ** 31 - 1;
 /** readdir: getdents64 atoms per chain and bytes per atom. */
 const DENTS_ATOMS = 4;
 const DENTS_PIECE = 16 * 1024;
-/** Paths per chain for mkdir -p and rm -r (a chain has at most 30 buffers). */
+/** Paths per chain for rm -r (a chain has at most 30 buffers). */
 const PATHS_PER_CHAIN = 24;
+/** Levels per chain for mkdir -p: a path and a stat buffer each. */
+const LEVELS_PER_CHAIN = 14;
 /** sendfile's largest count (MAX_RW_COUNT). */
 const MAX_RW = 0x7ffff000;
 const COPYFILE_EXCL = 1;
@@ -829,8 +831,8 @@ export class KernelFs {
       prefixes.push(parts.slice(0, i).join('/'));
     }
     let first: string | undefined;
-    for (let start = 0; start < prefixes.length; start += PATHS_PER_CHAIN) {
-      const batch = prefixes.slice(start, start + PATHS_PER_CHAIN);
+    for (let start = 0; start < prefixes.length; start += LEVELS_PER_CHAIN) {
+      const batch = prefixes.slice(start, start + LEVELS_PER_CHAIN);
       const chain = new Syslet();
       const atoms = batch.map((p) => [chain.mkdir(p, mode), chain.stat(p)] as const);
       let r: MaybeAsync = call.run(chain);
@@ -970,6 +972,7 @@ export class KernelFs {
     if (typeof r !== 'number') r = await r;
     let inFd = value(from);
     let outFd = value(to);
+    let created = false;
     try {
       for (const atom of [from, fromStat, to, toStat]) {
         if (value(atom) < 0) throw call.error(-value(atom), 'copyfile', src, dest);
@@ -977,6 +980,9 @@ export class KernelFs {
       const s = fromStat.stats()!;
       const d = toStat.stats()!;
       if (s.dev === d.dev && s.ino === d.ino) return;
+      // From here on a failure removes the destination, as libuv does.
+      created = true;
+      if (s.isDirectory()) throw call.error(EISDIR, 'copyfile', src, dest);
       const c = new Syslet();
       const truncate = c.ftruncate(outFd, 0, { stopOn: 'negative' });
       const chmod = c.fchmod(outFd, s.mode & 0o7777);
@@ -991,8 +997,19 @@ export class KernelFs {
       outFd = -1;
       if (value(chmod) < 0 && value(chmod) !== -EPERM) throw call.error(-value(chmod), 'copyfile', src, dest);
       if (value(copy) < 0) throw call.error(-value(copy), 'copyfile', src, dest);
+      created = false;
     } finally {
       this.#closeQuietly(inFd, outFd);
+      if (created) {
+        const c = new Syslet();
+        c.unlink(dest);
+        try {
+          const r = this.submit(c);
+          if (!r.done) r.completion.catch(() => {});
+        } catch {
+          // The kernel stopped.
+        }
+      }
     }
   }
 }
