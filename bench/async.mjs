@@ -17,6 +17,32 @@ const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+if (process.argv[2] === '--wakeups') {
+  // Child mode (see wakeups_per_1000 below): random reads at 32 in flight on
+  // the image attached with 100 us of latency, so that every miss completes
+  // through the ring; prints { completions, wakeups, ops }.
+  const k = await Kernel.boot({ memory: '256M' });
+  const disk = k.disks.attach(process.argv[3], { latencyUs: 100 });
+  k.mount(disk, { type: 'ext4', at: '/mnt/b' });
+  const fh = await k.fs.open('/mnt/b/rand');
+  const blocks = (256 * 1024 * 1024) / 4096;
+  const bufs = Array.from({ length: 32 }, () => Buffer.alloc(4096));
+  const c0 = k.stats().sysletCompletions;
+  const w0 = k.ringWakeups();
+  let ops = 0;
+  const end = performance.now() + 2000;
+  await Promise.all(bufs.map(async (b) => {
+    while (performance.now() < end) {
+      await fh.read(b, 0, 4096, Math.floor(Math.random() * blocks) * 4096);
+      ops++;
+    }
+  }));
+  console.log(JSON.stringify({ completions: k.stats().sysletCompletions - c0, wakeups: k.ringWakeups() - w0, ops }));
+  await fh.close();
+  k.halt();
+  process.exit(0);
+}
+
 const shm = mkdtempSync('/dev/shm/lkl-bench-');
 const image = join(shm, 'bench.img');
 createExt4Image(image, { size: 400 * MiB });
@@ -25,7 +51,11 @@ const k = await Kernel.boot({ memory: '256M' });
 const disk = k.disks.attach(image);
 k.mount(disk, { type: 'ext4', at: '/mnt/b' });
 const rows = [];
-const record = (scenario, system, metric, value, unit) => rows.push({ scenario, system, metric, value: Number(value.toPrecision(6)), unit });
+const record = (scenario, system, metric, value, unit) => {
+  const row = { scenario, system, metric, value: Number(value.toPrecision(6)), unit };
+  rows.push(row);
+  console.error(JSON.stringify(row));
+};
 
 /** Runs @step (which resolves when one op is done) with @depth in flight for SECONDS; ops/s. */
 async function opsPerSecond(step, depth, seconds = SECONDS) {
@@ -144,22 +174,6 @@ function nsPerCall(fn, calls = 200_000) {
   // fast path): the chains never sleep, nothing goes through the ring.
   console.error(`randread: ${after.sysletCachemisses - before.sysletCachemisses} cachemisses, ${after.sysletChainsInline - before.sysletChainsInline} chains inline, ${completions} ring completions, ${wakeups} wake-ups`);
 
-  // wakeups_per_1000: the same reads on the image attached with 100 us of
-  // latency, so that every miss completes through the ring.
-  k.umount('/mnt/b');
-  k.disks.detach(disk);
-  const slow = k.disks.attach(image, { latencyUs: 100 });
-  k.mount(slow, { type: 'ext4', at: '/mnt/b' });
-  const sfh = await k.fs.open('/mnt/b/rand');
-  const s0 = k.stats().sysletCompletions;
-  const w0 = k.ringWakeups();
-  const slowIops = await opsPerSecond((lane) => sfh.read(kbufs[lane], 0, 4096, rnd()), 32, 2);
-  const sc = k.stats().sysletCompletions - s0;
-  const sw = k.ringWakeups() - w0;
-  await sfh.close();
-  record('wakeups_per_1000', 'lkl-kfs', 'count', sc ? (1000 * sw) / sc : 0, 'count');
-  console.error(`wakeups: ${sc} ring completions, ${sw} wake-ups, ${slowIops.toFixed(0)} ops/s with 100 us latency`);
-
   const hostBlocks = Math.floor((400 * MiB) / 4096);
   const nfh = await fsp.open(image);
   const nbufs = Array.from({ length: 32 }, () => Buffer.alloc(4096));
@@ -175,6 +189,19 @@ function nsPerCall(fn, calls = 200_000) {
 
 k.umount('/mnt/b');
 k.halt();
+
+// --- wakeups_per_1000 --------------------------------------------------------
+// In a child process with a time limit: reads that go through the ring at
+// 32 in flight sometimes stall the kernel library (a host thread parked in
+// wait_loop for good; reported, lkl/ is not ours to change here).
+try {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--wakeups', image], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'inherit'] });
+  const w = JSON.parse(out.trim().split('\n').at(-1));
+  record('wakeups_per_1000', 'lkl-kfs', 'count', w.completions ? (1000 * w.wakeups) / w.completions : 0, 'count');
+  console.error(`wakeups: ${w.completions} ring completions, ${w.wakeups} wake-ups, ${w.ops} reads in 2 s with 100 us latency`);
+} catch (error) {
+  console.error(`wakeups_per_1000: not measured (${error.code === 'ETIMEDOUT' ? 'the child stalled for 60 s' : error.message})`);
+}
 rmSync(shm, { recursive: true, force: true });
 
 // --- report ------------------------------------------------------------------
