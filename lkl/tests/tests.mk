@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # C tests (TAP, run with prove) and the benchmark; included by lkl/Makefile.
 
-TEST_NAMES := boot panic panic-irq thread-exit disk halt socket
+TEST_NAMES := boot panic panic-irq thread-exit disk halt socket \
+              syslet syslet-halt syslet-panic syslet-fuzz
 TEST_BINS  := $(addprefix $(OUT)/tests/,$(TEST_NAMES))
 # The disk tests run once per block backend.
 TEST_RUNS  := $(OUT)/tests/boot $(OUT)/tests/panic $(OUT)/tests/panic-irq \
               $(OUT)/tests/halt $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads \
               $(OUT)/tests/socket $(OUT)/tests/thread-exit-valgrind \
+              $(OUT)/tests/syslet $(OUT)/tests/syslet-halt $(OUT)/tests/syslet-panic \
+              $(OUT)/tests/syslet-fuzz \
               $(LKL_DIR)/tests/deps-check.sh
 
 $(OUT)/tests/disk-%: $(OUT)/tests/disk
@@ -17,7 +20,7 @@ $(OUT)/tests/thread-exit-valgrind: $(OUT)/tests/thread-exit
 	@chmod +x $@
 TEST_CFLAGS := -O2 -g -Wall -Wno-unused-function -I$(OUT)/include -I$(LKL_DIR)/tests
 
-$(OUT)/tests/%: $(LKL_DIR)/tests/%.c $(LKL_DIR)/tests/test.h $(OUT)/liblkl.a $(OUT)/include/lkl/syscalls.h $(PUBLIC_HEADERS)
+$(OUT)/tests/%: $(LKL_DIR)/tests/%.c $(wildcard $(LKL_DIR)/tests/*.h) $(OUT)/liblkl.a $(OUT)/include/lkl/syscalls.h $(PUBLIC_HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  TESTCC  $(notdir $@)"
 	@$(CC) $(TEST_CFLAGS) $< $(OUT)/liblkl.a -luring -lpthread -o $@
