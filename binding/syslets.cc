@@ -292,7 +292,8 @@ enum ArgKind { kAbsent = 0, kNumber = 1, kBigInt = 2, kResult = 3, kPointer = 4 
 // earlier result), p a pointer the kernel reads (a path), P a pointer the
 // kernel reads followed by its byte count c, o a pointer the kernel writes
 // followed by its count c, S a struct stat (128 bytes), X a struct statx
-// (256 bytes).  No other call can be laid out.
+// (256 bytes), n a pointer that must be NULL (absent).  No other call can
+// be laid out.
 const char* ArgSpec(uint32_t nr) {
   switch (nr) {
     case __LKL_NR_openat: return "ipii";
@@ -310,6 +311,11 @@ const char* ArgSpec(uint32_t nr) {
     case __LKL_NR_unlinkat: return "ipi";
     case __LKL_NR_renameat2: return "ipipi";
     case __LKL_NR_getpid: return "";
+    case __LKL_NR_newfstatat: return "ipSi";
+    case __LKL_NR_ftruncate: return "ii";
+    case __LKL_NR_fdatasync: return "i";
+    case __LKL_NR_fchmod: return "ii";
+    case __LKL_NR_sendfile: return "iini";
     default: return nullptr;
   }
 }
@@ -430,6 +436,12 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
         if (type == 0) {
           if (kind != kAbsent)
             throw DescError("too many arguments for the system call");
+          continue;
+        }
+        if (type == 'n') {
+          if (kind != kAbsent)
+            throw DescError("a pointer argument that must be NULL is not absent");
+          atom->arg_ptr[j] = 0;
           continue;
         }
         bool pointer = type == 'p' || type == 'P' || type == 'o' || type == 'S' || type == 'X';

@@ -483,7 +483,7 @@ describe('misuse', () => {
     ['async and sync', () => k.syslet().getpid({ async: true, sync: true }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /cannot be both async and sync/ }],
     ['skipToNextOnStop without stopOn', () => k.syslet().getpid({ skipToNextOnStop: true }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /needs a stopOn condition/ }],
     ['setNext to another chain', () => k.syslet().getpid().setNext(k.syslet().getpid()), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /must be an atom of the same chain or null/ }],
-    ['stats of a non-fstat atom', () => k.syslet().getpid().stats(), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /is not an fstat atom/ }],
+    ['stats of a non-stat atom', () => k.syslet().getpid().stats(), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /is not an fstat, stat or lstat atom/ }],
     ['more than 30 buffers', () => { const c = k.syslet(); for (let i = 0; i < 31; i++) c.read(0, Buffer.alloc(1)); }, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /at most 30 distinct buffers per chain/ }],
     ['more than 1024 atoms', () => { const c = k.syslet(); for (let i = 0; i < 1025; i++) c.getpid(); }, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /at most 1024 per chain/ }],
     ['close({ cancel: true })', () => ring().close({ cancel: true }), { name: 'Error', code: 'ERR_METHOD_NOT_IMPLEMENTED', message: /not implemented: the kernel has no way to cancel one chain/ }],

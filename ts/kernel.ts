@@ -5,6 +5,7 @@ import { KERNEL_DEAD, KERNEL_HALTED, KERNEL_NEVER_BOOTED, KERNEL_RUNNING, native
 import { KernelConsole } from './console.js';
 import { ERROR_LOG_LINES, KernelError, KernelPanicError, invalidType, invalidValue, outOfRange } from './errors.js';
 import { mountFlags } from './generated/constants.js';
+import { KernelFs } from './fs.js';
 import { Sys } from './sys.js';
 import { Syslet, SysletRing, ringEntries, type AsyncExecResult, type RingOptions } from './syslet.js';
 import * as check from './validate.js';
@@ -144,6 +145,8 @@ let booted: Kernel | undefined;
 export class Kernel {
   /** Typed system calls, named like node:fs (`openSync`, `preadSync`, ...). */
   readonly sys: Sys;
+  /** node:fs/promises-shaped Promise API over syslets (`k.fs.readFile`, `k.fs.open`...). */
+  readonly fs: KernelFs;
   /** Disks: attach host image files as block devices. */
   readonly disks: Disks;
   /** The kernel's console output. */
@@ -154,6 +157,7 @@ export class Kernel {
   private constructor(owner: boolean) {
     this.console = new KernelConsole(owner);
     this.sys = new Sys(this);
+    this.fs = new KernelFs(this);
     this.disks = new Disks(this);
     this.release = native.kernelRelease();
   }

@@ -42,6 +42,7 @@ const ECANCELED = 125;
 const ENOTRECOVERABLE = 131;
 /** A result slot whose atom did not run (no system call returns it). */
 const NOT_RUN = -(2n ** 63n);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const STAT_SIZE = 128;
 const STATX_SIZE = 256;
 
@@ -159,7 +160,7 @@ export class SysletResult {
   get value(): number | undefined {
     const v = this.bigint;
     if (v === undefined) return undefined;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER))
+    if (v > MAX_SAFE || v < -MAX_SAFE)
       throw outOfRange('result', 'a safe integer (read .bigint for the exact value)', v);
     return Number(v);
   }
@@ -202,9 +203,10 @@ export class SysletAtom {
     return this;
   }
 
-  /** For an fstat atom that returned 0: the Stats (undefined otherwise). */
+  /** For an fstat, stat or lstat atom that returned 0: the Stats (undefined otherwise). */
   stats(): Stats | undefined {
-    if (this.syscall !== 'fstat' || !this.buffer) throw invalidValue('atom', 'is not an fstat atom', this.syscall);
+    if ((this.syscall !== 'fstat' && this.syscall !== 'newfstatat') || !this.buffer)
+      throw invalidValue('atom', 'is not an fstat, stat or lstat atom', this.syscall);
     if (this.result.bigint !== 0n) return undefined;
     const v = new DataView(this.buffer.buffer, this.buffer.byteOffset, STAT_SIZE);
     const u64 = (at: number): number => Number(v.getBigUint64(at, true));
@@ -256,6 +258,7 @@ export class Syslet {
   readonly #atoms: AtomSpec[] = [];
   readonly #handles: SysletAtom[] = [];
   readonly #regions = new Map<ArrayBufferView, Region>();
+  readonly #paths = new Map<string, Uint8Array>();
   #results: BigInt64Array | undefined;
   #desc: Float64Array | undefined;
   #refs: unknown[] | undefined;
@@ -415,6 +418,69 @@ export class Syslet {
     return this.#add('renameat2', nr.renameat2, atomFlags('options', options), [cwd, from, cwd, to, this.#int('flags', 0)]);
   }
 
+  /** stat(path): newfstatat(AT_FDCWD, path, 0); the atom's stats() gives Stats after completion. */
+  stat(path: string | Uint8Array | URL, options?: AtomOptions): SysletAtom {
+    return this.#fstatat(path, 0, options);
+  }
+
+  /** lstat(path): newfstatat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW): a symbolic link itself. */
+  lstat(path: string | Uint8Array | URL, options?: AtomOptions): SysletAtom {
+    return this.#fstatat(path, atFlags.AT_SYMLINK_NOFOLLOW, options);
+  }
+
+  #fstatat(path: unknown, flags: number, options: unknown): SysletAtom {
+    this.#checkOpen();
+    const p = this.#path('path', path);
+    const atomFlagBits = atomFlags('options', options);
+    const buffer = new Uint8Array(STAT_SIZE);
+    const args = [this.#int('dirfd', AT_FDCWD), p, this.#pointer(buffer, 0, STAT_SIZE, false), this.#int('flags', flags)];
+    return this.#add('newfstatat', nr.newfstatat, atomFlagBits, args, { view: buffer, offset: 0, length: STAT_SIZE, mode: 2 }, buffer);
+  }
+
+  /** ftruncate(fd, length = 0): length a number, bigint or earlier result (a negative number means 0, as node:fs). */
+  ftruncate(fd: number | SysletResult, length: number | bigint | SysletResult = 0, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const f = this.#fd('fd', fd);
+    let len: Arg;
+    if (length instanceof SysletResult) len = this.#resultArg('length', length);
+    else {
+      const l = check.truncateLength('length', length);
+      len = typeof l === 'bigint' ? { kind: ARG_BIGINT, value: l } : this.#int('length', l);
+    }
+    return this.#add('ftruncate', nr.ftruncate, atomFlags('options', options), [f, len]);
+  }
+
+  fdatasync(fd: number | SysletResult, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    return this.#add('fdatasync', nr.fdatasync, atomFlags('options', options), [this.#fd('fd', fd)]);
+  }
+
+  /** fchmod(fd, mode): mode a number or an octal string. */
+  fchmod(fd: number | SysletResult, mode: number | string, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const f = this.#fd('fd', fd);
+    return this.#add('fchmod', nr.fchmod, atomFlags('options', options), [f, this.#int('mode', check.mode('mode', mode))]);
+  }
+
+  /** rmdir(path): unlinkat(AT_FDCWD, path, AT_REMOVEDIR). */
+  rmdir(path: string | Uint8Array | URL, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const p = this.#path('path', path);
+    return this.#add('unlinkat', nr.unlinkat, atomFlags('options', options), [this.#int('dirfd', AT_FDCWD), p, this.#int('flags', atFlags.AT_REMOVEDIR)]);
+  }
+
+  /**
+   * sendfile(outFd, inFd, count): copies up to @count bytes from inFd's
+   * file position to outFd's, in the kernel (no buffer); the bytes copied.
+   */
+  sendfile(outFd: number | SysletResult, inFd: number | SysletResult, count: number, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const out = this.#fd('outFd', outFd);
+    const input = this.#fd('inFd', inFd);
+    const n = check.integer('count', count, 0, Number.MAX_SAFE_INTEGER);
+    return this.#add('sendfile', nr.sendfile, atomFlags('options', options), [out, input, { kind: ARG_ABSENT }, this.#int('count', n)]);
+  }
+
   /** getpid(): 1 (every caller is a thread of pid 1); a cheap atom. */
   getpid(options?: AtomOptions): SysletAtom {
     this.#checkOpen();
@@ -450,10 +516,15 @@ export class Syslet {
   }
 
   #path(name: string, value: unknown): Arg {
+    // The same path string in several atoms shares one buffer (a chain has
+    // at most 30).
+    const known = typeof value === 'string' ? this.#paths.get(value) : undefined;
+    if (known) return this.#pointer(known, 0, known.length, true);
     // check.path may return per-thread scratch memory: keep a copy.
     const bytes = check.path(name, value);
     const end = bytes.indexOf(0);
     const own = bytes.slice(0, end + 1);
+    if (typeof value === 'string') this.#paths.set(value, own);
     return this.#pointer(own, 0, own.length, true);
   }
 
@@ -570,6 +641,19 @@ export class Syslet {
     });
     this.#desc = desc;
     this.#refs = refs;
+  }
+
+  /**
+   * @internal  Replaces a plain-number argument (not a buffer, count or
+   * result) of atom @index, also once frozen: lets k.fs resubmit a chain
+   * with another position.  @value must be checked by the caller.
+   */
+  setNumberArg(index: number, arg: number, value: number): void {
+    if (this.#inFlight) throw stateError('this chain is in flight');
+    const a = this.#atoms[index]?.args[arg];
+    if (!a || a.kind !== ARG_NUMBER || !Number.isSafeInteger(value)) throw invalidValue('arg', 'is not a number argument', arg);
+    a.value = value;
+    if (this.#desc) this.#desc[5 + this.#regions.size * 4 + index * ATOM_FIELDS + 4 + arg * 3 + 1] = value;
   }
 
   /** @internal */

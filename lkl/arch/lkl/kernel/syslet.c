@@ -29,6 +29,7 @@
 #include <linux/wait.h>
 #include <linux/uaccess.h>
 #include <linux/unistd.h>
+#include <linux/blkdev.h>
 #include <asm/syscalls.h>
 #include <asm/syslet.h>
 #include <asm/switch_to.h>
@@ -58,6 +59,8 @@
  * @defer_wake: the chain sleeps until its caller has returned (SYSLET_ASYNC)
  * @cancelled: halt or panic posted the chain's completion already
  * @exit: the spare is to leave (the pool shrinks)
+ * @leaving: the spare that took over the caller, until it has left the top
+ *	of this stack; @leaving_waiter waits for that (finish_async())
  * @window: the caller's memory window, copied when the chain went async
  */
 struct syslet_stack {
@@ -75,6 +78,8 @@ struct syslet_stack {
 	bool cancelled;
 	bool exit;
 	bool confined;
+	struct task_struct *leaving;
+	struct task_struct *leaving_waiter;
 	struct lkl_user_window window;
 	struct lkl_user_range ranges[SYSLET_MAX_RANGES];
 };
@@ -238,7 +243,15 @@ static void __noreturn spare_loop(struct syslet_stack *st)
 		put_cred(old_real);
 		put_cred(old);
 	}
-	/* Back into async_exec on the caller's stack: it returns 0. */
+	/*
+	 * Back into async_exec on the caller's stack: it returns 0.  The
+	 * chain's task may reuse the top of this stack from now on.
+	 */
+	st->leaving = NULL;
+	if (st->leaving_waiter) {
+		wake_up_process(st->leaving_waiter);
+		st->leaving_waiter = NULL;
+	}
 	lkl_ctx_jump(&head->syslet_return);
 }
 
@@ -264,6 +277,7 @@ static void go_async(struct syslet_stack *st)
 	st->async = true;
 	st->head = NULL;
 	st->spare = NULL;
+	st->leaving = spare;
 	list_add(&st->flight_node, &in_flight);
 	nr_in_flight++;
 
@@ -279,12 +293,23 @@ static void go_async(struct syslet_stack *st)
 	wake_up_process(spare);
 }
 
-/* The scheduler hook: @tsk is about to sleep (patch 0002). */
+/*
+ * The scheduler hook: @tsk is about to sleep (patch 0002), before its
+ * plugged I/O is flushed.  A chain's task issues that I/O here, on the
+ * caller's thread (the core would defer it to a kblockd worker, which
+ * needs a thread woken to run); a request the host completes at once
+ * (an image in the host's page cache) can end the wait right there, and
+ * the chain then goes on synchronously.
+ */
 void arch_task_will_sleep(struct task_struct *tsk)
 {
 	struct syslet_stack *st = tsk->thread.syslet;
 
 	if (likely(!st) || !st->head || (st->flags & SYSLET_SYNC))
+		return;
+	if (tsk->plug)
+		blk_flush_plug(tsk->plug, false);
+	if (task_is_running(tsk))
 		return;
 	lkl_stat_inc_owner(syslet_cachemisses);
 	go_async(st);
@@ -372,9 +397,10 @@ static long run_chain(struct syslet_stack *st)
 			go_async_now(st);
 
 		st->result = run_atom(&atom);
+		/* A result slot the atom may not write fails the atom. */
 		if (atom.ret_ptr &&
 		    put_user(st->result, (long __user *)(unsigned long)atom.ret_ptr))
-			return -EFAULT;
+			st->result = -EFAULT;
 		if (unlikely(st->cancelled))
 			return -ECANCELED;
 
@@ -553,6 +579,20 @@ static void __noreturn finish_async(struct syslet_stack *st, long err)
 	list_del(&st->flight_node);
 	if (!--nr_in_flight)
 		wake_up(&drain_wq);
+
+	/*
+	 * A wake-up that raced with going asynchronous can run the chain to
+	 * its end before the spare that took over the caller has run: its
+	 * frames still sit at the top of this stack, where the chain's task
+	 * is about to start over.  Wait for it to leave.
+	 */
+	while (READ_ONCE(st->leaving)) {
+		st->leaving_waiter = self;
+		set_current_state(TASK_IDLE);
+		if (READ_ONCE(st->leaving))
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
 
 	current_thread_info()->user_window = NULL;
 	self->thread.syslet = NULL;
