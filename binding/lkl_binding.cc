@@ -24,6 +24,42 @@
 
 #include "syslets.h"
 
+// The memory of a TypedArray or DataView, and of an ArrayBuffer when
+// @arraybuffers; false for any other value.  A detached buffer yields no
+// memory (start 0, length 0).  Shared with syslets.cc (syslets.h).
+bool BufferMemory(napi_env env, napi_value value, char** data, size_t* len,
+                  bool arraybuffers) {
+  bool is;
+  void* base = nullptr;
+  size_t length = 0;
+  napi_value arraybuffer;
+  size_t offset;
+
+  if (napi_is_typedarray(env, value, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t elements;
+    if (napi_get_typedarray_info(env, value, &type, &elements, &base,
+                                 &arraybuffer, &offset) != napi_ok)
+      return false;
+    static const size_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    length = elements * (type < 11 ? kElementSize[type] : 1);
+  } else if (napi_is_dataview(env, value, &is) == napi_ok && is) {
+    if (napi_get_dataview_info(env, value, &length, &base, &arraybuffer,
+                               &offset) != napi_ok)
+      return false;
+  } else if (arraybuffers && napi_is_arraybuffer(env, value, &is) == napi_ok && is) {
+    if (napi_get_arraybuffer_info(env, value, &base, &length) != napi_ok)
+      return false;
+  } else {
+    return false;
+  }
+  if (!base)
+    length = 0;
+  *data = static_cast<char*>(base);
+  *len = length;
+  return true;
+}
+
 namespace {
 
 enum KernelState : int {
@@ -130,39 +166,6 @@ void StatToDoubles(const struct lkl_stat& st, double* out) {
   out[15] = static_cast<double>(st.st_ctime_nsec);
 }
 
-// The memory of a TypedArray, DataView or ArrayBuffer; false for any other
-// value.  A detached buffer yields no memory (start 0, length 0).
-bool BufferMemory(napi_env env, napi_value value, char** data, size_t* len) {
-  bool is;
-  void* base = nullptr;
-  size_t length = 0;
-  napi_value arraybuffer;
-  size_t offset;
-
-  if (napi_is_typedarray(env, value, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t elements;
-    if (napi_get_typedarray_info(env, value, &type, &elements, &base,
-                                 &arraybuffer, &offset) != napi_ok)
-      return false;
-    static const size_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
-    length = elements * (type < 11 ? kElementSize[type] : 1);
-  } else if (napi_is_dataview(env, value, &is) == napi_ok && is) {
-    if (napi_get_dataview_info(env, value, &length, &base, &arraybuffer,
-                               &offset) != napi_ok)
-      return false;
-  } else if (napi_is_arraybuffer(env, value, &is) == napi_ok && is) {
-    if (napi_get_arraybuffer_info(env, value, &base, &length) != napi_ok)
-      return false;
-  } else {
-    return false;
-  }
-  if (!base)
-    length = 0;
-  *data = static_cast<char*>(base);
-  *len = length;
-  return true;
-}
 
 class LklBinding : public Napi::Addon<LklBinding> {
  public:
@@ -328,7 +331,7 @@ class LklBinding : public Napi::Addon<LklBinding> {
       } else {
         char* data;
         size_t len;
-        if (!BufferMemory(env, v, &data, &len))
+        if (!BufferMemory(env, v, &data, &len, true))
           throw Napi::TypeError::New(
               env, "syscall arguments must be integers or buffers");
         args[i - 1] = reinterpret_cast<long>(data);
@@ -345,7 +348,7 @@ class LklBinding : public Napi::Addon<LklBinding> {
   Napi::Value Io(const Napi::CallbackInfo& info) {
     char* data;
     size_t len;
-    if (!BufferMemory(info.Env(), info[2], &data, &len))
+    if (!BufferMemory(info.Env(), info[2], &data, &len, true))
       throw Napi::TypeError::New(info.Env(), "io needs a buffer");
     int64_t offset = Int(info, 3);
     int64_t length = Int(info, 4);
@@ -380,7 +383,7 @@ class LklBinding : public Napi::Addon<LklBinding> {
     } else {
       char* path;
       size_t len;
-      if (!BufferMemory(info.Env(), info[1], &path, &len))
+      if (!BufferMemory(info.Env(), info[1], &path, &len, true))
         throw Napi::TypeError::New(info.Env(), "stat path must be a buffer");
       ranges[1].start = reinterpret_cast<unsigned long>(path);
       ranges[1].len = len;

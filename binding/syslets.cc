@@ -242,29 +242,7 @@ Ring* GetRing(const Napi::CallbackInfo& info, size_t i = 0) {
 // The memory of a TypedArray or DataView (ArrayBuffers are not used here);
 // a detached view has length 0.
 bool ViewMemory(napi_env env, napi_value value, char** data, size_t* len) {
-  bool is = false;
-  void* base = nullptr;
-  size_t length = 0;
-  napi_value arraybuffer;
-  size_t offset;
-  if (napi_is_typedarray(env, value, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t elements;
-    if (napi_get_typedarray_info(env, value, &type, &elements, &base, &arraybuffer, &offset) != napi_ok)
-      return false;
-    static const size_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
-    length = elements * (type < 11 ? kElementSize[type] : 1);
-  } else if (napi_is_dataview(env, value, &is) == napi_ok && is) {
-    if (napi_get_dataview_info(env, value, &length, &base, &arraybuffer, &offset) != napi_ok)
-      return false;
-  } else {
-    return false;
-  }
-  if (!base)
-    length = 0;
-  *data = static_cast<char*>(base);
-  *len = length;
-  return true;
+  return BufferMemory(env, value, data, len, false);
 }
 
 void InFlightAdd(Ring* r, Submission* s) {

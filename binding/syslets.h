@@ -30,6 +30,11 @@ Napi::Value AsyncExec(const Napi::CallbackInfo& info);
 
 }  // namespace lkl_syslets
 
+// The memory of a TypedArray or DataView, and of an ArrayBuffer when
+// @arraybuffers (lkl_binding.cc).
+bool BufferMemory(napi_env env, napi_value value, char** data, size_t* len,
+                  bool arraybuffers);
+
 // The kernel's state as the addon tracks it (lkl_binding.cc): 0 never
 // booted, 1 running, 2 halted, 3 dead.
 int LklKernelState();
