@@ -35,6 +35,7 @@ check_cmd mke2fs e2fsprogs
 check_cmd e2fsck e2fsprogs
 check_cmd debugfs e2fsprogs
 check_cmd valgrind valgrind	# a test checks for use after free
+check_cmd fio fio		# npm run bench: the host io_uring baseline
 if [ -n "${LKL_KERNEL_SOURCE:-}" ]; then
 	if [ ! -e "$LKL_KERNEL_SOURCE" ]; then
 		echo "error: LKL_KERNEL_SOURCE=$LKL_KERNEL_SOURCE does not exist" >&2
