@@ -185,7 +185,14 @@ long lkl_shutdown(void);
 /* syslet.c */
 int lkl_syslet_spare_start(void *arg);
 void *lkl_syslet_spare_setup(struct task_struct *p);
-void lkl_syslet_flush_notifications(void);
+extern unsigned int lkl_syslet_notify_count;
+void lkl_syslet_notify_flush(void);
+/* On every exit from the kernel: one load when no ring waits for its hook. */
+static inline void lkl_syslet_flush_notifications(void)
+{
+	if (unlikely(lkl_syslet_notify_count))
+		lkl_syslet_notify_flush();
+}
 void lkl_syslet_halt(void);
 void lkl_syslet_halt_failed(void);
 void lkl_syslet_panic(void);

@@ -98,7 +98,7 @@ static bool stopping;
 /* Rings whose consumer wants the host hook, told once per batch. */
 #define NOTIFY_BATCH	16
 static unsigned long notify_rings[NOTIFY_BATCH];
-static unsigned int notify_count;
+unsigned int lkl_syslet_notify_count;
 
 /* The spare being created (copy_thread() sets it up; CPU owner only). */
 static struct syslet_stack *creating;
@@ -116,7 +116,7 @@ static void *chain_stack_top(struct syslet_stack *st)
 	return (char *)st - SPARE_FRAMES;
 }
 
-/* Flags of the spare task: it must never return to "user mode". */
+/* Where a spare waits; it never returns (it leaves by a context jump). */
 static void __noreturn spare_loop(struct syslet_stack *st);
 
 static void __noreturn spare_entry(void *arg)
@@ -437,40 +437,35 @@ static long ring_header(unsigned long ring, struct syslet_ring *hdr)
 	return 0;
 }
 
-static void notify_flush(void)
+/**
+ * lkl_syslet_notify_flush - call the host's ring notify hook once for every
+ * ring that received completions since the last call
+ *
+ * Called by the CPU owner before it releases the CPU or sleeps, through
+ * lkl_syslet_flush_notifications() (lkl.h), which checks the count inline.
+ */
+void lkl_syslet_notify_flush(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < notify_count; i++) {
+	for (i = 0; i < lkl_syslet_notify_count; i++) {
 		lkl_stat_inc_owner(syslet_ring_notifications);
 		if (lkl_ops->ring_notify)
 			lkl_ops->ring_notify((void *)notify_rings[i]);
 	}
-	notify_count = 0;
-}
-
-/**
- * lkl_syslet_flush_notifications - call the host's ring notify hook once
- * for every ring that received completions since the last call
- *
- * Called by the CPU owner before it releases the CPU or sleeps.
- */
-void lkl_syslet_flush_notifications(void)
-{
-	if (unlikely(notify_count))
-		notify_flush();
+	lkl_syslet_notify_count = 0;
 }
 
 static void notify_later(unsigned long ring)
 {
 	unsigned int i;
 
-	for (i = 0; i < notify_count; i++)
+	for (i = 0; i < lkl_syslet_notify_count; i++)
 		if (notify_rings[i] == ring)
 			return;
-	if (notify_count == NOTIFY_BATCH)
-		notify_flush();
-	notify_rings[notify_count++] = ring;
+	if (lkl_syslet_notify_count == NOTIFY_BATCH)
+		lkl_syslet_notify_flush();
+	notify_rings[lkl_syslet_notify_count++] = ring;
 }
 
 /* The ring has space for one more completion (or the kernel stops). */
