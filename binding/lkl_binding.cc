@@ -201,7 +201,14 @@ class LklBinding : public Napi::Addon<LklBinding> {
             InstanceMethod("ringInfo", &LklBinding::RingInfo),
             InstanceMethod("ringWakeups", &LklBinding::RingWakeups),
             InstanceMethod("asyncExec", &LklBinding::AsyncExec),
+            InstanceMethod("asyncPrepare", &LklBinding::AsyncPrepare),
+            InstanceMethod("asyncPatch", &LklBinding::AsyncPatch),
         });
+    // The submission hot path, as a plain N-API callback: no wrapper.
+    napi_value submit;
+    if (napi_create_function(env, "asyncSubmit", NAPI_AUTO_LENGTH, lkl_syslets::AsyncSubmit,
+                             nullptr, &submit) == napi_ok)
+      exports.Set("asyncSubmit", Napi::Value(env, submit));
   }
 
  private:
@@ -473,6 +480,8 @@ class LklBinding : public Napi::Addon<LklBinding> {
   Napi::Value RingInfo(const Napi::CallbackInfo& info) { return lkl_syslets::RingInfo(info); }
   Napi::Value RingWakeups(const Napi::CallbackInfo& info) { return lkl_syslets::RingWakeups(info); }
   Napi::Value AsyncExec(const Napi::CallbackInfo& info) { return lkl_syslets::AsyncExec(info); }
+  Napi::Value AsyncPrepare(const Napi::CallbackInfo& info) { return lkl_syslets::AsyncPrepare(info); }
+  Napi::Value AsyncPatch(const Napi::CallbackInfo& info) { return lkl_syslets::AsyncPatch(info); }
 
   // The panic hook works only when the kernel was booted with
   // "lkl_test_hooks=1"; otherwise this returns -ENOSYS.

@@ -54,6 +54,7 @@ constexpr int64_t kNotRun = INT64_MIN;  // a result slot whose atom did not run
 constexpr uint32_t kMaxRegions = LKL_SYSLET_MAX_RANGES - 2;
 constexpr size_t kMaxArena = size_t{1} << 30;  // 1 GiB of bounce memory per chain
 constexpr size_t kAtomFields = 4 + 6 * 3;      // see ParseChain
+constexpr size_t kScratchBytes = 64;           // Ring::scratch
 
 // A data buffer of a chain: a bounce copy of [view_offset, + length) of a
 // JavaScript view.
@@ -62,6 +63,9 @@ struct Region {
   size_t length = 0;
   size_t view_offset = 0;
   uint32_t ref_index = 0;  // in the submission's refs array
+  bool copy_in = false;     // taken from the view at every run (writes, paths)
+  bool dataview = false;    // the view is a DataView (else a TypedArray)
+  bool copy_out = false;    // an atom's output is copied back to the view
   napi_ref view = nullptr;  // kept while in flight, for the copy out
 };
 
@@ -83,15 +87,32 @@ struct Submission {
   int64_t* results = nullptr;
   uint32_t results_index = 0;
   napi_ref results_ref = nullptr;
+  // A prepared chain's results BigInt64Array: private to its Syslet (never
+  // handed to user code, so never detached) and made off-heap when its
+  // address was taken, so its memory stays put while results_ref holds it.
+  int64_t* js_results = nullptr;
   std::vector<Region> regions;
   std::vector<CopyOut> copy_outs;
   struct lkl_user_range ranges[LKL_SYSLET_MAX_RANGES];
   unsigned int nranges = 0;
+  // Integer slots JavaScript may change between runs (asyncPatch): plain
+  // numbers, never a pointer, a byte count or a result reference.
+  std::vector<bool> patchable;
+  // A prepared submission (asyncPrepare) is laid out once and run many
+  // times: it belongs to its JavaScript handle and to one ring, and is only
+  // freed when both its handle is gone and it is not in flight.
+  bool prepared = false;
+  bool in_flight = false;
+  bool orphaned = false;  // the handle was finalized while in flight
+  struct Ring* ring = nullptr;
 };
 
 struct Ring {
   struct lkl_syslet_ring* mem = nullptr;
-  size_t mem_size = 0;
+  size_t mem_size = 0;  // what the kernel may write: header and entries
+  // After them, outside every window: asyncSubmit's result for JavaScript
+  // (a plain store instead of an N-API call per submission).
+  double* scratch = nullptr;
   uint32_t entries = 0;
   napi_env env = nullptr;
   uv_async_t async;
@@ -144,6 +165,18 @@ void FreeSubmission(napi_env env, Submission* s) {
   }
   std::free(s->arena);
   delete s;
+}
+
+// A submission's completion was consumed, or will never come: free it,
+// unless it is prepared and its handle keeps it for the next run.
+void Retire(napi_env env, Submission* s) {
+  s->in_flight = false;
+  if (s->prepared && !s->orphaned)
+    return;
+  Ring* owner = s->prepared ? s->ring : nullptr;
+  FreeSubmission(env, s);
+  if (owner)
+    Unref(owner);  // the reference the prepared handle held
 }
 
 void OnClosed(uv_handle_t* handle) {
@@ -243,6 +276,26 @@ Ring* GetRing(const Napi::CallbackInfo& info, size_t i = 0) {
 // a detached view has length 0.
 bool ViewMemory(napi_env env, napi_value value, char** data, size_t* len) {
   return BufferMemory(env, value, data, len, false);
+}
+
+// The memory of a view of a known kind (checked when the chain was laid
+// out; a value cannot change kind): one N-API call instead of two or three.
+bool KnownViewMemory(napi_env env, napi_value value, bool dataview, char** data, size_t* len) {
+  void* base = nullptr;
+  size_t length = 0;
+  if (dataview) {
+    if (napi_get_dataview_info(env, value, &length, &base, nullptr, nullptr) != napi_ok)
+      return false;
+  } else {
+    static const size_t kElementSize[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    napi_typedarray_type type;
+    if (napi_get_typedarray_info(env, value, &type, &length, &base, nullptr, nullptr) != napi_ok)
+      return false;
+    length *= type < 11 ? kElementSize[type] : 1;
+  }
+  *data = static_cast<char*>(base);
+  *len = base ? length : 0;
+  return true;
 }
 
 void InFlightAdd(Ring* r, Submission* s) {
@@ -350,6 +403,7 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
       rg.view_offset = static_cast<size_t>(integer(0, 9007199254740991.0));
       rg.length = static_cast<size_t>(integer(0, static_cast<double>(kMaxArena)));
       copy_in[i] = integer(0, 1) == 1;
+      rg.copy_in = copy_in[i];
       napi_value view;
       char* data;
       size_t vlen;
@@ -358,6 +412,9 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
         throw DescError("a buffer of the chain is not a TypedArray or DataView");
       if (rg.view_offset > vlen || rg.length > vlen - rg.view_offset)
         throw DescError("a buffer of the chain is shorter than its use (detached?)");
+      bool is_dataview = false;
+      napi_is_dataview(env, view, &is_dataview);
+      rg.dataview = is_dataview;
       at[i] = total;
       total += (rg.length + 7) & ~size_t{7};
       if (rg.length == 0)
@@ -368,6 +425,7 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
     s->arena = static_cast<char*>(std::malloc(total));
     if (!s->arena)
       throw DescError("out of memory for the chain's buffers");
+    s->patchable.assign(size_t{s->natoms} * 6, false);
     s->atoms = reinterpret_cast<struct lkl_syslet_atom*>(s->arena);
     int64_t* slots = reinterpret_cast<int64_t*>(s->arena + s->natoms * sizeof(struct lkl_syslet_atom));
     s->results = slots + s->natoms * 6;
@@ -460,6 +518,7 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
               throw DescError("an integer argument is not a safe integer");
             *slot = static_cast<int64_t>(a);
             atom->arg_ptr[j] = reinterpret_cast<uint64_t>(slot);
+            s->patchable[i * 6 + j] = true;
             break;
           case kBigInt: {
             // a: the high 32 bits (signed), b: the low 32 bits.
@@ -490,9 +549,10 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
       co.offset = static_cast<size_t>(integer(0, static_cast<double>(kMaxArena)));
       co.length = static_cast<size_t>(integer(0, static_cast<double>(kMaxArena)));
       co.mode = static_cast<int>(integer(1, 2));
-      const Region& rg = s->regions[co.region];
+      Region& rg = s->regions[co.region];
       if (co.offset > rg.length || co.length > rg.length - co.offset)
         throw DescError("a copy out is outside its buffer");
+      rg.copy_out = true;
     }
     return s;
   } catch (...) {
@@ -505,14 +565,21 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
 // their buffers.  Returns 0, or 1 + the atom whose buffer was detached (or
 // shrunk) meanwhile: that copy is skipped, the others are made.
 // @view(i) gives the JavaScript value of refs[i] (or of the kept reference).
+// @region_data, when given, holds each copied-out region's view memory,
+// looked up and checked (at least view_offset + length bytes) since the
+// kernel returned, with no JavaScript run in between.
 template <typename ViewOf>
-int CopyBack(napi_env env, Submission* s, ViewOf view_of) {
+int CopyBack(napi_env env, Submission* s, ViewOf view_of, char* const* region_data = nullptr) {
   int status = 0;
   char* data;
   size_t len;
-  napi_value results = view_of(s->results_index, s->results_ref);
-  if (results && ViewMemory(env, results, &data, &len) && len >= s->natoms * sizeof(int64_t))
-    std::memcpy(data, s->results, s->natoms * sizeof(int64_t));
+  if (s->js_results) {
+    std::memcpy(s->js_results, s->results, s->natoms * sizeof(int64_t));
+  } else {
+    napi_value results = view_of(s->results_index, s->results_ref);
+    if (results && KnownViewMemory(env, results, false, &data, &len) && len >= s->natoms * sizeof(int64_t))
+      std::memcpy(data, s->results, s->natoms * sizeof(int64_t));
+  }
   for (const CopyOut& co : s->copy_outs) {
     int64_t result = s->results[co.atom];
     size_t bytes = 0;
@@ -525,8 +592,12 @@ int CopyBack(napi_env env, Submission* s, ViewOf view_of) {
     if (!bytes)
       continue;
     const Region& rg = s->regions[co.region];
+    if (region_data) {
+      std::memcpy(region_data[co.region] + rg.view_offset + co.offset, rg.bounce + co.offset, bytes);
+      continue;
+    }
     napi_value view = view_of(rg.ref_index, rg.view);
-    if (!view || !ViewMemory(env, view, &data, &len) || rg.view_offset + co.offset > len ||
+    if (!view || !KnownViewMemory(env, view, rg.dataview, &data, &len) || rg.view_offset + co.offset > len ||
         bytes > len - rg.view_offset - co.offset) {
       if (!status)
         status = 1 + static_cast<int>(co.atom);
@@ -535,6 +606,17 @@ int CopyBack(napi_env env, Submission* s, ViewOf view_of) {
     std::memcpy(data + rg.view_offset + co.offset, rg.bounce + co.offset, bytes);
   }
   return status;
+}
+
+// The index of the atom async_exec returned (@ret, its address) for an
+// inline chain, or -1 if it is not an atom of @s.
+int LastAtomIndex(const Submission* s, long ret) {
+  uintptr_t last = static_cast<uintptr_t>(ret);
+  uintptr_t first = reinterpret_cast<uintptr_t>(s->atoms);
+  if (last < first || (last - first) % sizeof(struct lkl_syslet_atom))
+    return -1;
+  size_t index = (last - first) / sizeof(struct lkl_syslet_atom);
+  return index < s->natoms ? static_cast<int>(index) : -1;
 }
 
 // Keeps what the copy back needs after the call returns.
@@ -581,11 +663,12 @@ Napi::Value RingCreate(const Napi::CallbackInfo& info) {
 
   size_t size = sizeof(struct lkl_syslet_ring) + size_t{entries} * sizeof(struct lkl_syslet_completion);
   size = (size + 63) & ~size_t{63};
-  void* mem = std::aligned_alloc(64, size);
+  void* mem = std::aligned_alloc(64, size + kScratchBytes);
   if (!mem)
     throw Napi::Error::New(env, "out of memory for the ring");
-  std::memset(mem, 0, size);
+  std::memset(mem, 0, size + kScratchBytes);
   Ring* r = new Ring();
+  r->scratch = reinterpret_cast<double*>(static_cast<char*>(mem) + size);
   r->mem = static_cast<struct lkl_syslet_ring*>(mem);
   r->mem_size = size;
   r->entries = entries;
@@ -620,7 +703,7 @@ Napi::Value RingCreate(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(registry_mutex);
     live_handles[r] = env;
   }
-  if (napi_create_external_arraybuffer(env, mem, size, FinalizeArrayBuffer, r, &arraybuffer) != napi_ok)
+  if (napi_create_external_arraybuffer(env, mem, size + kScratchBytes, FinalizeArrayBuffer, r, &arraybuffer) != napi_ok)
     throw Napi::Error::New(env, "cannot expose the ring's memory (external ArrayBuffers unsupported?)");
   r->refs++;
   Napi::Array out = Napi::Array::New(env, 2);
@@ -679,10 +762,8 @@ Napi::Value AsyncExec(const Napi::CallbackInfo& info) {
       o[0] = static_cast<double>(ret);
       o[1] = 0;
     } else {
-      uintptr_t last = static_cast<uintptr_t>(ret);
-      uintptr_t first = reinterpret_cast<uintptr_t>(s->atoms);
-      size_t index = (last - first) / sizeof(struct lkl_syslet_atom);
-      if (last < first || (last - first) % sizeof(struct lkl_syslet_atom) || index >= s->natoms) {
+      int index = LastAtomIndex(s, ret);
+      if (index < 0) {
         o[0] = -14;  // cannot happen: the kernel returned an atom not ours
         o[1] = 0;
       } else {
@@ -698,6 +779,202 @@ Napi::Value AsyncExec(const Napi::CallbackInfo& info) {
     FreeSubmission(env, s);
   }
   return Napi::Number::New(env, n);
+}
+
+// --- prepared submissions: laid out once, run many times ---------------
+
+// Tags the externals asyncPrepare returns, so that no other value can pass
+// for one.
+constexpr napi_type_tag kPreparedTag = {0x6c6b6c2d73797367ULL, 0x7072657061726564ULL};
+// asyncSubmit's return value for a chain that went asynchronous (an atom
+// index is < LKL_SYSLET_MAX_ATOMS, an error is a negative errno).
+constexpr int kQueued = LKL_SYSLET_MAX_ATOMS;
+// ... and when a buffer of the chain was detached or shrunk: nothing ran.
+constexpr int kBufferGone = LKL_SYSLET_MAX_ATOMS + 1;
+static_assert(kQueued >= LKL_SYSLET_MAX_ATOMS, "queued must not be an atom index");
+
+void FinalizePrepared(napi_env env, void* data, void* /*hint*/) {
+  Submission* s = static_cast<Submission*>(data);
+  if (s->in_flight) {
+    s->orphaned = true;  // freed when its completion is consumed
+    return;
+  }
+  Ring* r = s->ring;
+  FreeSubmission(env, s);
+  Unref(r);
+}
+
+// The Submission of @value if it is a prepared chain handle (an external
+// of ours: checked before its pointer is believed), else nullptr.
+Submission* PreparedOf(napi_env env, napi_value value) {
+  napi_valuetype type;
+  bool tagged = false;
+  void* data = nullptr;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, value, &kPreparedTag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, value, &data) != napi_ok)
+    return nullptr;
+  return static_cast<Submission*>(data);
+}
+
+Submission* GetPrepared(napi_env env, napi_value value) {
+  Submission* s = PreparedOf(env, value);
+  if (!s)
+    throw Napi::TypeError::New(env, "not a prepared chain handle");
+  if (s->ring->env != env)
+    throw Napi::TypeError::New(env, "a prepared chain of another thread");
+  return s;
+}
+
+// asyncPrepare(ring, description, refs) -> handle: lays the chain out for
+// runs on @ring (asyncSubmit).  The handle holds the chain's buffers and
+// the ring until it is garbage collected.
+Napi::Value AsyncPrepare(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  Ring* r = GetRing(info, 0);
+  if (r->closing)
+    throw Napi::Error::New(env, "the ring is closed");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      !info[2].IsArray() || info[2].As<Napi::Array>().Length() == 0)
+    throw Napi::TypeError::New(env, "asyncPrepare: a description must be a Float64Array with an array of refs");
+  Napi::Float64Array desc = info[1].As<Napi::Float64Array>();
+  Napi::Array refs = info[2].As<Napi::Array>();
+  Submission* s;
+  try {
+    s = ParseChain(env, desc.Data(), desc.ElementLength(), refs, refs.Length());
+  } catch (const DescError& e) {
+    throw Napi::TypeError::New(env, std::string("asyncPrepare: ") + e.what());
+  }
+  s->ranges[s->nranges++] = {reinterpret_cast<unsigned long>(r->mem), r->mem_size};
+  s->prepared = true;
+  s->ring = r;
+  r->refs++;
+  napi_value v;
+  napi_typedarray_type type;
+  size_t length;
+  void* base = nullptr;
+  if (napi_get_element(env, refs, s->results_index, &v) == napi_ok &&
+      napi_get_typedarray_info(env, v, &type, &length, &base, nullptr, nullptr) == napi_ok &&
+      type == napi_bigint64_array && length >= s->natoms && base) {
+    napi_create_reference(env, v, 1, &s->results_ref);
+    s->js_results = static_cast<int64_t*>(base);
+  } else {
+    FreeSubmission(env, s);
+    Unref(r);
+    throw Napi::TypeError::New(env, "asyncPrepare: refs[0] must be the chain's BigInt64Array of results");
+  }
+  for (Region& rg : s->regions)
+    if (napi_get_element(env, refs, rg.ref_index, &v) == napi_ok)
+      napi_create_reference(env, v, 1, &rg.view);
+  napi_value handle;
+  if (napi_create_external(env, s, FinalizePrepared, nullptr, &handle) != napi_ok ||
+      napi_type_tag_object(env, handle, &kPreparedTag) != napi_ok) {
+    FreeSubmission(env, s);
+    Unref(r);
+    throw Napi::Error::New(env, "asyncPrepare: cannot create the handle");
+  }
+  return Napi::Value(env, handle);
+}
+
+// asyncPatch(handle, atom, arg, value): a new value for a plain integer
+// argument (a position...) of a prepared chain that is not in flight.
+Napi::Value AsyncPatch(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  Submission* s = GetPrepared(env, info[0]);
+  uint32_t atom = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t arg = info[2].As<Napi::Number>().Uint32Value();
+  double value = info[3].As<Napi::Number>().DoubleValue();
+  if (s->in_flight)
+    throw Napi::Error::New(env, "asyncPatch: the chain is in flight");
+  if (atom >= s->natoms || arg >= 6 || !s->patchable[atom * 6 + arg])
+    throw Napi::RangeError::New(env, "asyncPatch: not a plain integer argument of the chain");
+  if (!(value >= -9007199254740991.0 && value <= 9007199254740991.0) ||
+      value != static_cast<double>(static_cast<int64_t>(value)))
+    throw Napi::RangeError::New(env, "asyncPatch: the value is not a safe integer");
+  int64_t* slots = reinterpret_cast<int64_t*>(s->arena + s->natoms * sizeof(struct lkl_syslet_atom));
+  slots[atom * 6 + arg] = static_cast<int64_t>(value);
+  return Napi::Env(env).Undefined();
+}
+
+// asyncSubmit(handle, id) -> the last atom's index when the chain ran to
+// its end (its results and read buffers are filled; the ring's scratch[0]
+// is the last result, NaN when not a safe integer), kQueued when it went
+// asynchronous (the completion comes through the ring with @id),
+// kBufferGone when a view of the chain was detached or shrunk (nothing
+// ran), or the negative errno of async_exec.  The path of every k.fs call and cached
+// asyncExec, so a raw N-API callback: no parsing, no allocation, a handful
+// of N-API calls, a copy in of what the kernel reads and a copy out of what
+// it wrote.
+napi_value AsyncSubmit(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Submission* s = nullptr;
+  double id = 0;
+  napi_value out;
+
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
+      !(s = PreparedOf(env, argv[0])) || napi_get_value_double(env, argv[1], &id) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "asyncSubmit(prepared chain handle, id)");
+    return nullptr;
+  }
+  Ring* r = s->ring;
+  if (r->env != env) {
+    napi_throw_type_error(env, nullptr, "a prepared chain of another thread");
+    return nullptr;
+  }
+  if (r->closing || s->in_flight) {
+    napi_throw_error(env, nullptr, r->closing ? "the ring is closed" : "asyncSubmit: the chain is in flight");
+    return nullptr;
+  }
+  if (!(id >= 1 && id <= 9007199254740991.0) ||
+      (!r->in_flight.empty() && r->in_flight.count(static_cast<uint64_t>(id)))) {
+    napi_throw_range_error(env, nullptr, "asyncSubmit: a bad or busy submission id");
+    return nullptr;
+  }
+  // Every view the chain reads or fills, checked now: a detached one
+  // refuses the submission before anything runs.
+  char* region_data[kMaxRegions];
+  for (uint32_t i = 0; i < s->regions.size(); i++) {
+    Region& rg = s->regions[i];
+    if (!(rg.copy_in || rg.copy_out) || !rg.length)
+      continue;
+    napi_value view;
+    char* bytes;
+    size_t len;
+    if (napi_get_reference_value(env, rg.view, &view) != napi_ok || !view ||
+        !KnownViewMemory(env, view, rg.dataview, &bytes, &len) || rg.view_offset > len ||
+        rg.length > len - rg.view_offset) {
+      napi_create_int32(env, kBufferGone, &out);
+      return out;
+    }
+    region_data[i] = bytes;
+    if (rg.copy_in)
+      std::memcpy(rg.bounce, bytes + rg.view_offset, rg.length);
+  }
+  s->id = static_cast<uint64_t>(id);
+  for (uint32_t i = 0; i < s->natoms; i++) {
+    s->atoms[i].private_data = s->id;
+    s->results[i] = kNotRun;
+  }
+  long args[6] = {reinterpret_cast<long>(s->atoms), reinterpret_cast<long>(r->mem), 0, 0, 0, 0};
+  long ret = lkl_syscall_confined(__LKL_NR_async_exec, args, s->ranges, s->nranges);
+  int status;
+  if (ret == 0) {
+    s->in_flight = true;
+    InFlightAdd(r, s);
+    status = kQueued;
+  } else if (ret < 0) {
+    status = static_cast<int>(ret);
+  } else if ((status = LastAtomIndex(s, ret)) < 0) {
+    status = -14;  // cannot happen: not an atom of ours
+  } else {
+    CopyBack(env, s, [](uint32_t, napi_ref) -> napi_value { return nullptr; }, region_data);
+    int64_t result = s->results[status];
+    constexpr int64_t kSafe = (int64_t{1} << 53) - 1;
+    r->scratch[0] = result >= -kSafe && result <= kSafe ? static_cast<double>(result) : __builtin_nan("");
+  }
+  napi_create_int32(env, status, &out);
+  return out;
 }
 
 // ringConsume(ring, count, status) -> n: takes the next n (<= count)
@@ -735,7 +1012,7 @@ Napi::Value RingConsume(const Napi::CallbackInfo& info) {
         napi_get_reference_value(env, ref, &v);
       return v;
     });
-    FreeSubmission(env, s);
+    Retire(env, s);
     InFlightRemove(r);
     Unref(r);  // the handle (info[0]) still holds one: r stays
   }
@@ -762,7 +1039,7 @@ Napi::Value RingAbandon(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, "ringAbandon: the kernel is running");
   double n = 0;
   for (auto& entry : r->in_flight) {
-    FreeSubmission(env, entry.second);
+    Retire(env, entry.second);
     InFlightRemove(r);
     n++;
   }

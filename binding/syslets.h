@@ -27,6 +27,9 @@ Napi::Value RingClose(const Napi::CallbackInfo& info);
 Napi::Value RingInfo(const Napi::CallbackInfo& info);
 Napi::Value RingWakeups(const Napi::CallbackInfo& info);
 Napi::Value AsyncExec(const Napi::CallbackInfo& info);
+Napi::Value AsyncPrepare(const Napi::CallbackInfo& info);
+Napi::Value AsyncPatch(const Napi::CallbackInfo& info);
+napi_value AsyncSubmit(napi_env env, napi_callback_info info);
 
 }  // namespace lkl_syslets
 

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageChannel } from 'node:worker_threads';
 import { Kernel, SysletRing, Syslet, constants, syscalls } from '../dist/index.js';
+import { native } from '../dist/binding.js';
 import { bootForTests, makeExt4Image, thrown } from './helpers.js';
 
 let k: Kernel;
@@ -362,6 +363,58 @@ describe('asynchronous completion', () => {
     port2.close();
     k.sys.closeSync(rfd);
     k.sys.closeSync(wfd);
+  });
+});
+
+describe('prepared chains (laid out once per ring, run many times)', () => {
+  it('a chain runs on one ring, then another, then the first again, with fresh data each run', () => {
+    const [a, b] = [k.createRing(), k.createRing()];
+    const data = Buffer.from('run 0');
+    const got = Buffer.alloc(5);
+    const c = k.syslet();
+    const fd = c.open(`${MNT}/prepared`, constants.O_CREAT | constants.O_RDWR, 0o644, { stopOn: 'negative' }).result;
+    c.pwrite(fd, data, 0);
+    c.pread(fd, got, 0);
+    c.close(fd);
+    for (const [i, ring] of [a, b, a, b].entries()) {
+      data.write(`run ${i}`);
+      got.fill(0);
+      const r = k.asyncExec(c, ring);
+      expect(r).toMatchObject({ done: true, result: 0 });
+      expect(got.toString()).toBe(`run ${i}`);
+      expect(c.atoms.map((atom) => atom.result.value)).toEqual([c.atoms[0]!.result.value, 5, 5, 0]);
+    }
+    a.close();
+    b.close();
+  });
+
+  it('a buffer detached between two runs refuses the next run before anything reaches the kernel', () => {
+    const ring = k.createRing();
+    const memory = new ArrayBuffer(8);
+    const c = k.syslet();
+    const fd = c.open(`${MNT}/text`, 'r', undefined, { stopOn: 'negative' }).result;
+    c.read(fd, new Uint8Array(memory));
+    c.close(fd);
+    expect(k.asyncExec(c, ring).done).toBe(true);
+    structuredClone(memory, { transfer: [memory] });
+    const before = k.stats();
+    const error = thrown(() => k.asyncExec(c, ring)) as Error & { code: string };
+    expect(error.code).toBe('ERR_INVALID_STATE');
+    expect(error.message).toMatch(/detached \(transferred\) or shrunk since it was added: nothing ran/);
+    expect(k.stats().sysletChainsInline).toBe(before.sysletChainsInline);
+    ring.close();
+  });
+
+  it('the native entry points take nothing but a prepared chain of this thread', () => {
+    const ring = k.createRing();
+    const c = k.syslet();
+    c.getpid();
+    expect(k.asyncExec(c, ring).done).toBe(true);
+    for (const bogus of [undefined, 0, {}, Buffer.alloc(64), ring, native]) {
+      expect(thrown(() => native.asyncSubmit(bogus, 1))).toBeInstanceOf(TypeError);
+      expect(thrown(() => native.asyncPatch(bogus, 0, 0, 1))).toBeInstanceOf(TypeError);
+    }
+    ring.close();
   });
 });
 

@@ -491,7 +491,7 @@ export class KernelFs {
 
   /** @internal */
   submit(chain: Syslet) {
-    return this.ring.submit([chain], false)[0]!;
+    return this.ring.submitOne(chain);
   }
 
   /** Closes @fds without waiting (error paths: a chain stopped before its close atoms). */

@@ -289,7 +289,7 @@ export class Kernel {
   asyncExec(chain: Syslet, ring: SysletRing): AsyncExecResult {
     if (!(chain instanceof Syslet)) throw invalidType('chain', 'a Syslet from k.syslet()', chain);
     if (!(ring instanceof SysletRing)) throw invalidType('ring', 'a SysletRing from k.createRing()', ring);
-    return ring.submit([chain], false)[0]!;
+    return ring.submitOne(chain);
   }
 
   /**

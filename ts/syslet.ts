@@ -53,6 +53,12 @@ const ARG_BIGINT = 2;
 const ARG_RESULT = 3;
 const ARG_POINTER = 4;
 const ATOM_FIELDS = 4 + 6 * 3;
+/** native.asyncSubmit's result for a chain that went asynchronous (binding/syslets.cc kQueued). */
+const ASYNC_QUEUED = MAX_ATOMS;
+/** ... when a buffer of the chain was detached or shrunk since it was added: nothing ran. */
+const ASYNC_BUFFER_GONE = MAX_ATOMS + 1;
+/** The end of a ring's memory that is not the kernel's (binding/syslets.cc kScratchBytes). */
+const SCRATCH_BYTES = 64;
 
 /** When an atom stops the chain: its result is negative, zero, non-zero, or zero or negative. */
 export type StopOn = 'negative' | 'zero' | 'nonzero' | 'nonPositive';
@@ -263,6 +269,9 @@ export class Syslet {
   #desc: Float64Array | undefined;
   #refs: unknown[] | undefined;
   #inFlight = false;
+  /** The chain laid out in native memory for runs on #preparedFor (native.asyncPrepare). */
+  #prepared: unknown;
+  #preparedFor: SysletRing | undefined;
 
   /** Atoms in the chain. */
   get length(): number {
@@ -563,6 +572,21 @@ export class Syslet {
     return this.#results ? this.#results[index]! : NOT_RUN;
   }
 
+  /**
+   * @internal  The chain's native layout for runs on @ring, made at its
+   * first submission there and reused (the chain is frozen from then on).
+   */
+  prepared(ring: SysletRing, ringHandle: unknown): unknown {
+    if (this.#preparedFor === ring) {
+      if (this.#inFlight) throw stateError('this chain is in flight: wait for its completion before submitting it again');
+      return this.#prepared;
+    }
+    const [desc, refs] = this.describe(1);
+    this.#prepared = native.asyncPrepare(ringHandle, desc, refs);
+    this.#preparedFor = ring;
+    return this.#prepared;
+  }
+
   /** @internal  The description and its refs, built once (the chain is frozen from then on). */
   describe(id: number): [Float64Array, unknown[]] {
     if (this.#inFlight) throw stateError('this chain is in flight: wait for its completion before submitting it again');
@@ -654,11 +678,13 @@ export class Syslet {
     if (!a || a.kind !== ARG_NUMBER || !Number.isSafeInteger(value)) throw invalidValue('arg', 'is not a number argument', arg);
     a.value = value;
     if (this.#desc) this.#desc[5 + this.#regions.size * 4 + index * ATOM_FIELDS + 4 + arg * 3 + 1] = value;
+    if (this.#preparedFor) native.asyncPatch(this.#prepared, index, arg, value);
   }
 
-  /** @internal */
+  /** @internal  Going in flight, the results read "not run" until the completion. */
   setInFlight(value: boolean): void {
     this.#inFlight = value;
+    if (value) this.#results?.fill(NOT_RUN);
   }
 
   /** @internal  The buffer an atom's copy out goes to (for error messages). */
@@ -687,6 +713,8 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
   /** Held here: the addon keeps only a weak reference while the ring is idle. */
   readonly #drainFn = (): void => this.#drain();
   readonly #i32: Int32Array;
+  /** After the entries: where the addon leaves an inline chain's result (binding/syslets.cc Ring::scratch). */
+  readonly #scratch: Float64Array;
   readonly #mask: number;
   readonly #status: Int32Array;
   readonly #results: Array<number | bigint>;
@@ -709,6 +737,7 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
     markAsUntransferable(memory);
     this.#handle = handle;
     this.#i32 = new Int32Array(memory);
+    this.#scratch = new Float64Array(memory, memory.byteLength - SCRATCH_BYTES, 1);
     this.#status = new Int32Array(entries);
     this.#results = new Array(entries).fill(0);
     this.#ids = new Float64Array(entries);
@@ -798,7 +827,28 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
     wake?.();
   }
 
-  /** @internal  Submits @chains (one native call); see Kernel.asyncExec. */
+  /**
+   * @internal  Submits one chain through its prepared layout (no parsing,
+   * no allocation on the native side); see Kernel.asyncExec.
+   */
+  submitOne(chain: Syslet): AsyncExecResult {
+    if (this.#closed) throw stateError('the ring is closed');
+    const prepared = chain.prepared(this, this.#handle);
+    const id = this.#nextId++;
+    const status = native.asyncSubmit(prepared, id);
+    if (status === ASYNC_QUEUED) {
+      chain.setInFlight(true);
+      const completion = new Promise<number>((resolve, reject) => this.#pending.set(id, { chain, resolve, reject }));
+      return { done: false, id, completion };
+    }
+    if (status < 0) throw this.#kernel.error(-status, 'async_exec');
+    if (status === ASYNC_BUFFER_GONE)
+      throw stateError('a buffer of this chain was detached (transferred) or shrunk since it was added: nothing ran; build a new chain');
+    const result = this.#scratch[0]!;
+    return { done: true, id, result: Number.isNaN(result) ? chain.atoms[status]!.result.value! : result };
+  }
+
+  /** @internal  Submits @chains (one native call); see Kernel.asyncExecBatch. */
   submit(chains: Syslet[], batch: boolean): AsyncExecResult[] {
     if (this.#closed) throw stateError('the ring is closed');
     const descs: Float64Array[] = [];
