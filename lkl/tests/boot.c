@@ -691,6 +691,9 @@ static int test_bad_user_pointers(void)
 
 	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/tmp/faults", LKL_O_CREAT | LKL_O_RDWR, 0600));
 	CHECK(lkl_sys_write(fd, hole, 16) == -LKL_EFAULT, "write from the hole");
+	/* NULL is a fault too, not "zeroes" (the host copy's clear request). */
+	ret = lkl_sys_write(fd, NULL, 16);
+	CHECK(ret == -LKL_EFAULT, "write from NULL returned %ld", ret);
 	CHECK_OK(lkl_sys_pwrite64(fd, data, 16, 0));
 	CHECK(lkl_sys_pread64(fd, hole, 16, 0) == -LKL_EFAULT, "read into the hole");
 	/* A buffer that runs into the hole: a short read, like Linux. */

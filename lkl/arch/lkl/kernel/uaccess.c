@@ -15,36 +15,8 @@
 static unsigned long window_bytes_from(unsigned long addr, unsigned long max)
 {
 	const struct lkl_user_window *window = current_thread_info()->user_window;
-	unsigned int i;
 
-	if (!window)
-		return max;
-	for (i = 0; i < window->count; i++) {
-		const struct lkl_user_range *range = &window->ranges[i];
-
-		if (addr >= range->start && addr - range->start < range->len)
-			return min(max, range->len - (addr - range->start));
-	}
-	return 0;
-}
-
-bool lkl_user_window_allows(const void __user *ptr, unsigned long size)
-{
-	if (!size)
-		return true;
-	return window_bytes_from((unsigned long)ptr, size) == size;
-}
-
-unsigned long raw_copy_from_user(void *to, const void __user *from,
-				 unsigned long n)
-{
-	return lkl_ops->user_copy(to, (const void __force *)from, n);
-}
-
-unsigned long raw_copy_to_user(void __user *to, const void *from,
-			       unsigned long n)
-{
-	return lkl_ops->user_copy((void __force *)to, from, n);
+	return window ? lkl_window_bytes_from(window, addr, max) : max;
 }
 
 unsigned long __clear_user(void __user *to, unsigned long n)

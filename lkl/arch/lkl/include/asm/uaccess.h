@@ -15,25 +15,65 @@
  *    user pointer can crash the process, confined or not.
  */
 #include <linux/compiler.h>
+#include <linux/minmax.h>
 #include <linux/string.h>
 #include <linux/unaligned.h>
 #include <asm/current.h>
 #include <asm/thread_info.h>
 
-bool lkl_user_window_allows(const void __user *ptr, unsigned long size);
+#include <lkl_host.h>
+
+extern const struct lkl_host_ops *lkl_ops;
+
+/*
+ * Bytes of @window readable from @addr on, at most @max.  Inline, as the
+ * copies below: a syslet atom makes half a dozen small user accesses
+ * (its argument slots, its result) and each paid two calls for this.
+ */
+static __always_inline unsigned long
+lkl_window_bytes_from(const struct lkl_user_window *window, unsigned long addr,
+		      unsigned long max)
+{
+	unsigned int i;
+
+	for (i = 0; i < window->count; i++) {
+		const struct lkl_user_range *range = &window->ranges[i];
+
+		if (addr >= range->start && addr - range->start < range->len)
+			return min(max, range->len - (addr - range->start));
+	}
+	return 0;
+}
 
 #define __access_ok __access_ok
 static inline int __access_ok(const void __user *ptr, unsigned long size)
 {
-	if (likely(!((struct thread_info *)get_current())->user_window))
+	const struct lkl_user_window *window =
+		((struct thread_info *)get_current())->user_window;
+
+	if (likely(!window) || !size)
 		return 1;
-	return lkl_user_window_allows(ptr, size);
+	return lkl_window_bytes_from(window, (unsigned long)ptr, size) == size;
 }
 
-unsigned long raw_copy_from_user(void *to, const void __user *from,
-				 unsigned long n);
-unsigned long raw_copy_to_user(void __user *to, const void *from,
-			       unsigned long n);
+/*
+ * The host's user_copy() takes a NULL source to mean "zero the
+ * destination" (__clear_user); a NULL user pointer must fault instead.
+ */
+static inline unsigned long raw_copy_from_user(void *to, const void __user *from,
+					       unsigned long n)
+{
+	if (unlikely(!from))
+		return n;
+	return lkl_ops->user_copy(to, (const void __force *)from, n);
+}
+
+static inline unsigned long raw_copy_to_user(void __user *to, const void *from,
+					     unsigned long n)
+{
+	return lkl_ops->user_copy((void __force *)to, from, n);
+}
+
 unsigned long __clear_user(void __user *to, unsigned long n);
 #define __clear_user __clear_user
 
