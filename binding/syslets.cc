@@ -105,6 +105,7 @@ struct Submission {
   bool in_flight = false;
   bool orphaned = false;  // the handle was finalized while in flight
   struct Ring* ring = nullptr;
+  uint32_t token_index = 0;  // in prepared_chains
 };
 
 struct Ring {
@@ -796,8 +797,51 @@ constexpr int kQueued = LKL_SYSLET_MAX_ATOMS;
 constexpr int kBufferGone = LKL_SYSLET_MAX_ATOMS + 1;
 static_assert(kQueued >= LKL_SYSLET_MAX_ATOMS, "queued must not be an atom index");
 
+// Prepared chains of this thread by token: asyncSubmit finds a chain from
+// a number (two N-API calls fewer than checking an external's type tag).
+// A token is index + generation * 2^24, the generation counting the uses
+// of the slot, so a stale token never finds the chain now in its slot.
+struct PreparedEntry {
+  Submission* s = nullptr;
+  uint32_t generation = 0;
+};
+thread_local std::vector<PreparedEntry> prepared_chains;
+thread_local std::vector<uint32_t> free_prepared;
+constexpr uint64_t kTokenSlots = uint64_t{1} << 24;
+
+double RegisterPrepared(Submission* s) {
+  uint32_t index;
+  if (!free_prepared.empty()) {
+    index = free_prepared.back();
+    free_prepared.pop_back();
+  } else {
+    if (prepared_chains.size() >= kTokenSlots)
+      return -1;
+    index = static_cast<uint32_t>(prepared_chains.size());
+    prepared_chains.emplace_back();
+  }
+  PreparedEntry& e = prepared_chains[index];
+  e.s = s;
+  e.generation = (e.generation + 1) & 0x1fffffff;  // the token stays below 2^53
+  s->token_index = index;
+  return static_cast<double>(index + e.generation * kTokenSlots);
+}
+
+Submission* PreparedByToken(double token) {
+  if (!(token >= 0 && token < 9007199254740992.0))
+    return nullptr;
+  uint64_t t = static_cast<uint64_t>(token);
+  uint64_t index = t % kTokenSlots;
+  if (static_cast<double>(t) != token || index >= prepared_chains.size())
+    return nullptr;
+  const PreparedEntry& e = prepared_chains[index];
+  return e.s && e.generation == t / kTokenSlots ? e.s : nullptr;
+}
+
 void FinalizePrepared(napi_env env, void* data, void* /*hint*/) {
   Submission* s = static_cast<Submission*>(data);
+  prepared_chains[s->token_index].s = nullptr;
+  free_prepared.push_back(s->token_index);
   if (s->in_flight) {
     s->orphaned = true;  // freed when its completion is consumed
     return;
@@ -829,9 +873,10 @@ Submission* GetPrepared(napi_env env, napi_value value) {
   return s;
 }
 
-// asyncPrepare(ring, description, refs) -> handle: lays the chain out for
-// runs on @ring (asyncSubmit).  The handle holds the chain's buffers and
-// the ring until it is garbage collected.
+// asyncPrepare(ring, description, refs) -> [handle, token]: lays the chain
+// out for runs on @ring (asyncSubmit takes the token, asyncPatch the
+// handle).  The handle holds the chain's buffers and the ring until it is
+// garbage collected; the token is valid as long as the handle.
 Napi::Value AsyncPrepare(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   Ring* r = GetRing(info, 0);
@@ -869,14 +914,22 @@ Napi::Value AsyncPrepare(const Napi::CallbackInfo& info) {
   for (Region& rg : s->regions)
     if (napi_get_element(env, refs, rg.ref_index, &v) == napi_ok)
       napi_create_reference(env, v, 1, &rg.view);
+  double token = RegisterPrepared(s);
   napi_value handle;
-  if (napi_create_external(env, s, FinalizePrepared, nullptr, &handle) != napi_ok ||
+  if (token < 0 || napi_create_external(env, s, FinalizePrepared, nullptr, &handle) != napi_ok ||
       napi_type_tag_object(env, handle, &kPreparedTag) != napi_ok) {
+    if (token >= 0) {
+      prepared_chains[s->token_index].s = nullptr;
+      free_prepared.push_back(s->token_index);
+    }
     FreeSubmission(env, s);
     Unref(r);
-    throw Napi::Error::New(env, "asyncPrepare: cannot create the handle");
+    throw Napi::Error::New(env, "asyncPrepare: cannot create the handle (too many prepared chains?)");
   }
-  return Napi::Value(env, handle);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Value(env, handle));
+  out.Set(1u, Napi::Number::New(env, token));
+  return out;
 }
 
 // asyncPatch(handle, atom, arg, value): a new value for a plain integer
@@ -899,12 +952,13 @@ Napi::Value AsyncPatch(const Napi::CallbackInfo& info) {
   return Napi::Env(env).Undefined();
 }
 
-// asyncSubmit(handle, id) -> the last atom's index when the chain ran to
-// its end (its results and read buffers are filled; the ring's scratch[0]
-// is the last result, NaN when not a safe integer), kQueued when it went
-// asynchronous (the completion comes through the ring with @id),
-// kBufferGone when a view of the chain was detached or shrunk (nothing
-// ran), or the negative errno of async_exec.  The path of every k.fs call and cached
+// asyncSubmit(token, id): runs a prepared chain; its outcome goes to the
+// ring's scratch (no return value to create): scratch[1] is the last
+// atom's index when the chain ran to its end (its results and read
+// buffers are filled; scratch[0] is the last result, NaN when not a safe
+// integer), kQueued when it went asynchronous (the completion comes
+// through the ring with @id), kBufferGone when a view of the chain was
+// detached or shrunk (nothing ran), or the negative errno of async_exec.  The path of every k.fs call and cached
 // asyncExec, so a raw N-API callback: no parsing, no allocation, a handful
 // of N-API calls, a copy in of what the kernel reads and a copy out of what
 // it wrote.
@@ -912,12 +966,12 @@ napi_value AsyncSubmit(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
   Submission* s = nullptr;
-  double id = 0;
-  napi_value out;
+  double token = -1, id = 0;
 
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
-      !(s = PreparedOf(env, argv[0])) || napi_get_value_double(env, argv[1], &id) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "asyncSubmit(prepared chain handle, id)");
+      napi_get_value_double(env, argv[0], &token) != napi_ok || !(s = PreparedByToken(token)) ||
+      napi_get_value_double(env, argv[1], &id) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "asyncSubmit(prepared chain token, id)");
     return nullptr;
   }
   Ring* r = s->ring;
@@ -947,8 +1001,8 @@ napi_value AsyncSubmit(napi_env env, napi_callback_info cbinfo) {
     if (napi_get_reference_value(env, rg.view, &view) != napi_ok || !view ||
         !KnownViewMemory(env, view, rg.dataview, &bytes, &len) || rg.view_offset > len ||
         rg.length > len - rg.view_offset) {
-      napi_create_int32(env, kBufferGone, &out);
-      return out;
+      r->scratch[1] = kBufferGone;
+      return nullptr;
     }
     region_data[i] = bytes;
     if (rg.copy_in)
@@ -976,8 +1030,8 @@ napi_value AsyncSubmit(napi_env env, napi_callback_info cbinfo) {
     constexpr int64_t kSafe = (int64_t{1} << 53) - 1;
     r->scratch[0] = result >= -kSafe && result <= kSafe ? static_cast<double>(result) : __builtin_nan("");
   }
-  napi_create_int32(env, status, &out);
-  return out;
+  r->scratch[1] = status;
+  return nullptr;
 }
 
 // ringConsume(ring, count, status) -> n: takes the next n (<= count)

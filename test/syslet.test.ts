@@ -411,9 +411,12 @@ describe('prepared chains (laid out once per ring, run many times)', () => {
     c.getpid();
     expect(k.asyncExec(c, ring).done).toBe(true);
     for (const bogus of [undefined, 0, {}, Buffer.alloc(64), ring, native]) {
-      expect(thrown(() => native.asyncSubmit(bogus, 1))).toBeInstanceOf(TypeError);
+      expect(thrown(() => native.asyncSubmit(bogus as never, 1))).toBeInstanceOf(TypeError);
       expect(thrown(() => native.asyncPatch(bogus, 0, 0, 1))).toBeInstanceOf(TypeError);
     }
+    // Tokens: only the exact token of a live prepared chain (the slot's
+    // generation is part of it).
+    for (const token of [-1, 0.5, 2 ** 24 - 1, 2 ** 53, NaN, 1e300]) expect(thrown(() => native.asyncSubmit(token, 1))).toBeInstanceOf(TypeError);
     ring.close();
   });
 });

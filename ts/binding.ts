@@ -48,12 +48,16 @@ export interface NativeBinding {
   ringWakeups(): number;
   /** Submits chains: out[2i] 1 (done; out[2i+1] the last atom), 0 (asynchronous) or -errno. */
   asyncExec(ring: unknown, descs: Float64Array[], refs: unknown[][], out: Float64Array): number;
-  /** Lays a chain out once for runs on @ring: the handle for asyncSubmit and asyncPatch. */
-  asyncPrepare(ring: unknown, desc: Float64Array, refs: unknown[]): unknown;
+  /** Lays a chain out once for runs on @ring: [handle (its lifetime; asyncPatch), token (asyncSubmit)]. */
+  asyncPrepare(ring: unknown, desc: Float64Array, refs: unknown[]): [unknown, number];
   /** A new value for a plain integer argument of a prepared chain. */
   asyncPatch(prepared: unknown, atom: number, arg: number, value: number): void;
-  /** Runs a prepared chain: the last atom's index (done; the ring's scratch[0] is its result, NaN if unsafe), ASYNC_QUEUED, ASYNC_BUFFER_GONE, or -errno. */
-  asyncSubmit(prepared: unknown, id: number): number;
+  /**
+   * Runs a prepared chain; the outcome goes to the ring's scratch: [1] the
+   * last atom's index (done; [0] its result, NaN if unsafe), ASYNC_QUEUED,
+   * ASYNC_BUFFER_GONE, or -errno.
+   */
+  asyncSubmit(token: number, id: number): void;
 }
 
 export const KERNEL_NEVER_BOOTED = 0;

@@ -269,8 +269,9 @@ export class Syslet {
   #desc: Float64Array | undefined;
   #refs: unknown[] | undefined;
   #inFlight = false;
-  /** The chain laid out in native memory for runs on #preparedFor (native.asyncPrepare). */
+  /** The chain laid out in native memory for runs on #preparedFor (native.asyncPrepare): its handle and token. */
   #prepared: unknown;
+  #token = -1;
   #preparedFor: SysletRing | undefined;
 
   /** Atoms in the chain. */
@@ -576,15 +577,15 @@ export class Syslet {
    * @internal  The chain's native layout for runs on @ring, made at its
    * first submission there and reused (the chain is frozen from then on).
    */
-  prepared(ring: SysletRing, ringHandle: unknown): unknown {
+  prepared(ring: SysletRing, ringHandle: unknown): number {
     if (this.#preparedFor === ring) {
       if (this.#inFlight) throw stateError('this chain is in flight: wait for its completion before submitting it again');
-      return this.#prepared;
+      return this.#token;
     }
     const [desc, refs] = this.describe(1);
-    this.#prepared = native.asyncPrepare(ringHandle, desc, refs);
+    [this.#prepared, this.#token] = native.asyncPrepare(ringHandle, desc, refs);
     this.#preparedFor = ring;
-    return this.#prepared;
+    return this.#token;
   }
 
   /** @internal  The description and its refs, built once (the chain is frozen from then on). */
@@ -713,7 +714,7 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
   /** Held here: the addon keeps only a weak reference while the ring is idle. */
   readonly #drainFn = (): void => this.#drain();
   readonly #i32: Int32Array;
-  /** After the entries: where the addon leaves an inline chain's result (binding/syslets.cc Ring::scratch). */
+  /** After the entries: where the addon leaves a submission's outcome, [result, status] (binding/syslets.cc Ring::scratch). */
   readonly #scratch: Float64Array;
   readonly #mask: number;
   readonly #status: Int32Array;
@@ -737,7 +738,7 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
     markAsUntransferable(memory);
     this.#handle = handle;
     this.#i32 = new Int32Array(memory);
-    this.#scratch = new Float64Array(memory, memory.byteLength - SCRATCH_BYTES, 1);
+    this.#scratch = new Float64Array(memory, memory.byteLength - SCRATCH_BYTES, 2);
     this.#status = new Int32Array(entries);
     this.#results = new Array(entries).fill(0);
     this.#ids = new Float64Array(entries);
@@ -833,9 +834,10 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
    */
   submitOne(chain: Syslet): AsyncExecResult {
     if (this.#closed) throw stateError('the ring is closed');
-    const prepared = chain.prepared(this, this.#handle);
+    const token = chain.prepared(this, this.#handle);
     const id = this.#nextId++;
-    const status = native.asyncSubmit(prepared, id);
+    native.asyncSubmit(token, id);
+    const status = this.#scratch[1]!;
     if (status === ASYNC_QUEUED) {
       chain.setInFlight(true);
       const completion = new Promise<number>((resolve, reject) => this.#pending.set(id, { chain, resolve, reject }));
