@@ -348,6 +348,12 @@ const char* ArgSpec(uint32_t nr) {
     case __LKL_NR_fdatasync: return "i";
     case __LKL_NR_fchmod: return "ii";
     case __LKL_NR_sendfile: return "iini";
+    case __LKL_NR_faccessat: return "ipi";
+    case __LKL_NR_fchmodat: return "ipi";
+    case __LKL_NR_symlinkat: return "pip";
+    case __LKL_NR_readlinkat: return "ipoc";
+    case __LKL_NR_linkat: return "ipipi";
+    case __LKL_NR_utimensat: return "ippi";  // times: 2 struct timespec the kernel reads
     default: return nullptr;
   }
 }

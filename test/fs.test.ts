@@ -187,6 +187,32 @@ describe('k.fs and node:fs/promises give the same results', () => {
     ['copyFile missing source: ENOENT', (s) => s.fs.copyFile(`${s.d}/missing`, `${s.d}/c`)],
     ['copyFile a directory: EISDIR, no destination left', async (s) => [await s.fs.copyFile(`${s.d}/dir`, `${s.d}/c`).catch((e: { code: string }) => e.code), await s.fs.readdir(s.d)]],
     ['copyFile into a missing folder: ENOENT', (s) => s.fs.copyFile(`${s.d}/f`, `${s.d}/missing/c`)],
+    ['access a file', (s) => s.fs.access(`${s.d}/f`)],
+    ['access R_OK | W_OK', (s) => s.fs.access(`${s.d}/f`, nodeFs.constants.R_OK | nodeFs.constants.W_OK)],
+    ['access missing: ENOENT', (s) => s.fs.access(`${s.d}/missing`, nodeFs.constants.F_OK)],
+    ['access with mode 8: ERR_OUT_OF_RANGE', (s) => s.fs.access(`${s.d}/f`, 8)],
+    ['chmod', async (s) => (await s.fs.chmod(`${s.d}/f`, 0o600), s.fs.stat(`${s.d}/f`))],
+    ['chmod an octal string', async (s) => (await s.fs.chmod(`${s.d}/dir`, '750'), s.fs.stat(`${s.d}/dir`))],
+    ['chmod missing: ENOENT', (s) => s.fs.chmod(`${s.d}/missing`, 0o600)],
+    ['symlink, then readlink and lstat', async (s) => [await s.fs.symlink('dir/inner', `${s.d}/l2`), await s.fs.readlink(`${s.d}/l2`), await s.fs.lstat(`${s.d}/l2`), await s.fs.readFile(`${s.d}/l2`, 'utf8')]],
+    ['symlink onto an existing path: EEXIST', (s) => s.fs.symlink('f', `${s.d}/dir`)],
+    ['readlink as a Buffer', (s) => s.fs.readlink(`${s.d}/link`, 'buffer')],
+    ['readlink { encoding: "hex" }', (s) => s.fs.readlink(`${s.d}/link`, { encoding: 'hex' })],
+    ['readlink of a file: EINVAL', (s) => s.fs.readlink(`${s.d}/f`)],
+    ['readlink missing: ENOENT', (s) => s.fs.readlink(`${s.d}/missing`)],
+    ['link, then both names', async (s) => [await s.fs.link(`${s.d}/f`, `${s.d}/hard`), await s.fs.stat(`${s.d}/hard`), await s.fs.readFile(`${s.d}/hard`, 'utf8')]],
+    ['link missing: ENOENT', (s) => s.fs.link(`${s.d}/missing`, `${s.d}/hard`)],
+    ['link onto an existing file: EEXIST', (s) => s.fs.link(`${s.d}/f`, `${s.d}/big`)],
+    ['truncate', async (s) => [await s.fs.truncate(`${s.d}/f`, 2), await s.fs.readFile(`${s.d}/f`, 'utf8'), await s.fs.truncate(`${s.d}/big`), await s.fs.stat(`${s.d}/big`)]],
+    ['truncate to extend', async (s) => (await s.fs.truncate(`${s.d}/f`, 10), s.fs.readFile(`${s.d}/f`))],
+    ['truncate missing: ENOENT', (s) => s.fs.truncate(`${s.d}/missing`)],
+    ['truncate a directory: EISDIR', (s) => s.fs.truncate(`${s.d}/dir`)],
+    ['utimes, then stat', async (s) => {
+      await s.fs.utimes(`${s.d}/f`, 1000000000.5, new Date(1500000000125));
+      const st = await s.fs.stat(`${s.d}/f`);
+      return [st.atimeMs, st.mtimeMs];
+    }],
+    ['utimes missing: ENOENT', (s) => s.fs.utimes(`${s.d}/missing`, 1, 1)],
     ['open missing: ENOENT', (s) => s.fs.open(`${s.d}/missing`)],
     ['open "wx" existing: EEXIST', (s) => s.fs.open(`${s.d}/f`, 'wx')],
     ['open a directory for writing: EISDIR', (s) => s.fs.open(`${s.d}/dir`, 'r+')],
@@ -311,7 +337,7 @@ describe('bad input rejects with Node-style errors, as node:fs/promises', () => 
 
   it('k.fs calls never throw synchronously, whatever they get', async () => {
     const junk = [undefined, null, 0, -1, 1.5, 2n ** 70n, NaN, '', '\0', {}, [], Symbol('s'), () => 1, new Proxy({}, {}), Buffer.alloc(0), new Uint8Array(3)];
-    const calls = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'readdir', 'mkdir', 'rm', 'rename', 'unlink', 'rmdir', 'copyFile'] as const;
+    const calls = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'readdir', 'mkdir', 'rm', 'rename', 'unlink', 'rmdir', 'copyFile', 'access', 'chmod', 'symlink', 'readlink', 'link', 'truncate', 'utimes'] as const;
     let settled = 0;
     for (const name of calls) {
       for (const a of junk) {

@@ -16,6 +16,8 @@ import { Syslet, type SysletAtom, type SysletRing } from './syslet.js';
 import * as check from './validate.js';
 
 const O = openFlags;
+/** The longest path the kernel returns (readlink). */
+const PATH_MAX = 4096;
 const ENOENT = 2;
 const EPERM = 1;
 const EEXIST = 17;
@@ -948,6 +950,82 @@ export class KernelFs {
     let r: MaybeAsync = call.run(chain);
     if (typeof r !== 'number') r = await r;
     if (r < 0) throw call.error(-r, 'rmdir', path);
+  }
+
+  /** access(path, mode = F_OK): one faccessat atom; rejects when the caller may not. */
+  async access(path: PathLike, mode?: number): Promise<void> {
+    const call = new Call(this, KernelFs.prototype.access);
+    const chain = new Syslet();
+    chain.access(path, mode ?? 0);
+    await this.#single(call, chain, 'access', path);
+  }
+
+  /** chmod(path, mode): one fchmodat atom; mode a number or an octal string. */
+  async chmod(path: PathLike, mode: number | string): Promise<void> {
+    const call = new Call(this, KernelFs.prototype.chmod);
+    const chain = new Syslet();
+    chain.chmod(path, mode);
+    await this.#single(call, chain, 'chmod', path);
+  }
+
+  /** symlink(target, path, type?): one symlinkat atom (type is for Windows, as in node:fs). */
+  async symlink(target: PathLike, path: PathLike, type?: string | null): Promise<void> {
+    if (type !== undefined && type !== null && type !== 'file' && type !== 'dir' && type !== 'junction')
+      throw invalidValue('type', "must be 'file', 'dir' or 'junction'", type);
+    const call = new Call(this, KernelFs.prototype.symlink);
+    const chain = new Syslet();
+    chain.symlink(target, path);
+    await this.#single(call, chain, 'symlink', target, path);
+  }
+
+  /** readlink(path, options?): one readlinkat atom; a string ('utf8' or options.encoding) or a Buffer ('buffer'). */
+  async readlink(path: PathLike, options?: { encoding?: BufferEncoding | 'buffer' | null } | BufferEncoding | 'buffer' | null): Promise<string | Buffer> {
+    const o = typeof options === 'string' ? { encoding: options } : check.options<{ encoding?: string | null }>('options', options ?? undefined);
+    const encoding = o.encoding === 'buffer' ? 'buffer' : (checkEncoding('options.encoding', o.encoding) ?? 'utf8');
+    const call = new Call(this, KernelFs.prototype.readlink);
+    const buffer = Buffer.allocUnsafe(PATH_MAX);
+    const chain = new Syslet();
+    chain.readlink(path, buffer);
+    const n = await this.#single(call, chain, 'readlink', path);
+    const bytes = Buffer.from(buffer.subarray(0, n));
+    return encoding === 'buffer' ? bytes : bytes.toString(encoding);
+  }
+
+  /** link(existingPath, newPath): one linkat atom. */
+  async link(existingPath: PathLike, newPath: PathLike): Promise<void> {
+    const call = new Call(this, KernelFs.prototype.link);
+    const chain = new Syslet();
+    chain.link(existingPath, newPath);
+    await this.#single(call, chain, 'link', existingPath, newPath);
+  }
+
+  /** truncate(path, len = 0): as node:fs, one chain open(r+) -> ftruncate -> close. */
+  async truncate(path: PathLike, len: number | bigint = 0): Promise<void> {
+    const call = new Call(this, KernelFs.prototype.truncate);
+    const chain = new Syslet();
+    const fd = chain.open(path, 'r+', undefined, { stopOn: 'negative' });
+    const truncate = chain.ftruncate(fd.result, len);
+    chain.close(fd.result);
+    let r: MaybeAsync = call.run(chain);
+    if (typeof r !== 'number') r = await r;
+    if (value(fd) < 0) throw call.error(-value(fd), 'open', path);
+    if (value(truncate) < 0) throw call.error(-value(truncate), 'ftruncate');
+  }
+
+  /** utimes(path, atime, mtime): one utimensat atom; times in seconds (number), numeric strings or Dates. */
+  async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    const call = new Call(this, KernelFs.prototype.utimes);
+    const chain = new Syslet();
+    chain.utimes(path, atime, mtime);
+    await this.#single(call, chain, 'utime', path);
+  }
+
+  /** Runs a chain of one atom; its result, or its errno as a KernelError of @syscall. */
+  async #single(call: Call, chain: Syslet, syscall: string, path?: PathLike, dest?: PathLike): Promise<number> {
+    let r: MaybeAsync = call.run(chain);
+    if (typeof r !== 'number') r = await r;
+    if (r < 0) throw call.error(-r, syscall, path, dest);
+    return r;
   }
 
   /**

@@ -105,7 +105,7 @@ const SOCKET_TYPES: Record<string, number> = {
 };
 
 /** A time for utimesSync: seconds (number), a numeric string, or a Date. */
-function timespec(name: string, value: unknown, out: BigInt64Array, index: number): void {
+export function timespec(name: string, value: unknown, out: BigInt64Array, index: number): void {
   let seconds: number;
   if (value instanceof Date) seconds = value.getTime() / 1000;
   else if (typeof value === 'number' && Number.isFinite(value)) seconds = value;

@@ -16,7 +16,7 @@ import { ERROR_LOG_LINES, KernelError, invalidType, invalidValue, outOfRange } f
 import { atFlags, openFlags, syscallNumbers } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
 import { Stats } from './stats.js';
-import { WHENCE, openFlagsOf, type Whence } from './sys.js';
+import { WHENCE, openFlagsOf, timespec, type Whence } from './sys.js';
 import * as check from './validate.js';
 
 const nr = syscallNumbers;
@@ -489,6 +489,61 @@ export class Syslet {
     const input = this.#fd('inFd', inFd);
     const n = check.integer('count', count, 0, Number.MAX_SAFE_INTEGER);
     return this.#add('sendfile', nr.sendfile, atomFlags('options', options), [out, input, { kind: ARG_ABSENT }, this.#int('count', n)]);
+  }
+
+  /** access(path, mode = F_OK): faccessat(AT_FDCWD, path, mode); 0 when the caller may. */
+  access(path: string | Uint8Array | URL, mode = 0, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const p = this.#path('path', path);
+    const m = check.integer('mode', mode, 0, 7);
+    return this.#add('faccessat', nr.faccessat, atomFlags('options', options), [this.#int('dirfd', AT_FDCWD), p, this.#int('mode', m)]);
+  }
+
+  /** chmod(path, mode): fchmodat(AT_FDCWD, path, mode); mode a number or an octal string. */
+  chmod(path: string | Uint8Array | URL, mode: number | string, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const p = this.#path('path', path);
+    const m = check.mode('mode', mode);
+    return this.#add('fchmodat', nr.fchmodat, atomFlags('options', options), [this.#int('dirfd', AT_FDCWD), p, this.#int('mode', m)]);
+  }
+
+  /** symlink(target, path): symlinkat(target, AT_FDCWD, path): creates @path pointing at @target. */
+  symlink(target: string | Uint8Array | URL, path: string | Uint8Array | URL, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const t = this.#path('target', target);
+    const p = this.#path('path', path);
+    return this.#add('symlinkat', nr.symlinkat, atomFlags('options', options), [t, this.#int('dirfd', AT_FDCWD), p]);
+  }
+
+  /** readlink(path, buffer, { offset, length }): readlinkat(AT_FDCWD, ...): the link's bytes (not NUL-terminated) into buffer; their count. */
+  readlink(path: string | Uint8Array | URL, buffer: ArrayBufferView, options?: IoAtomOptions): SysletAtom {
+    this.#checkOpen();
+    const p = this.#path('path', path);
+    const o = check.options<IoAtomOptions>('options', options);
+    const view = check.buffer('buffer', buffer);
+    const [offset, length] = check.bufferRange(view, o.offset, o.length);
+    const args: Arg[] = [this.#int('dirfd', AT_FDCWD), p, this.#pointer(view, offset, length, false), this.#int('length', length)];
+    return this.#add('readlinkat', nr.readlinkat, atomFlags('options', o), args, { view, offset, length, mode: 1 });
+  }
+
+  /** link(existingPath, newPath): linkat(AT_FDCWD, existing, AT_FDCWD, new, 0). */
+  link(existingPath: string | Uint8Array | URL, newPath: string | Uint8Array | URL, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const from = this.#path('existingPath', existingPath);
+    const to = this.#path('newPath', newPath);
+    const cwd = this.#int('dirfd', AT_FDCWD);
+    return this.#add('linkat', nr.linkat, atomFlags('options', options), [cwd, from, cwd, to, this.#int('flags', 0)]);
+  }
+
+  /** utimes(path, atime, mtime): utimensat(AT_FDCWD, path, times, 0); times in seconds (number), numeric strings or Dates. */
+  utimes(path: string | Uint8Array | URL, atime: number | string | Date, mtime: number | string | Date, options?: AtomOptions): SysletAtom {
+    this.#checkOpen();
+    const p = this.#path('path', path);
+    const times = new BigInt64Array(4);
+    timespec('atime', atime, times, 0);
+    timespec('mtime', mtime, times, 2);
+    const args = [this.#int('dirfd', AT_FDCWD), p, this.#pointer(times, 0, times.byteLength, true), this.#int('flags', 0)];
+    return this.#add('utimensat', nr.utimensat, atomFlags('options', options), args);
   }
 
   /** getpid(): 1 (every caller is a thread of pid 1); a cheap atom. */
