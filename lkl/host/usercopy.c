@@ -161,6 +161,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ucontext)
 	sigjmp_buf *recovery = copy_recovery;
 	ucontext_t *uc = ucontext;
 	greg_t ip = uc->uc_mcontext.gregs[REG_RIP];
+	unsigned long fixup;
 	unsigned int i;
 
 	for (i = 0; i < sizeof(copy_fixups) / sizeof(copy_fixups[0]); i++) {
@@ -170,6 +171,12 @@ static void fault_handler(int sig, siginfo_t *info, void *ucontext)
 			uc->uc_mcontext.gregs[REG_RIP] = (greg_t)copy_fixups[i].fixup;
 			return;
 		}
+	}
+	/* One of the kernel's inline user accesses (asm/uaccess.h). */
+	fixup = lkl_kernel_user_fixup(ip);
+	if (fixup) {
+		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)fixup;
+		return;
 	}
 
 	if (!recovery) {

@@ -248,6 +248,9 @@ int lkl_kernel_halt(void);
 void lkl_kernel_thread_exit(void *thread_data);
 void lkl_kernel_trigger_irq(int irq);
 void lkl_kernel_disk_complete(struct lkl_disk_request *req);
+/* Where a fault at @ip in the kernel's inline user accesses resumes, or 0
+ * (for the host's fault handler; safe in a signal handler). */
+unsigned long lkl_kernel_user_fixup(unsigned long ip);
 extern const char lkl_kernel_version[];
 
 #ifdef __cplusplus

@@ -19,6 +19,24 @@ static unsigned long window_bytes_from(unsigned long addr, unsigned long max)
 	return window ? lkl_window_bytes_from(window, addr, max) : max;
 }
 
+extern const struct lkl_user_fixup __start_lkl_user_fixups[], __stop_lkl_user_fixups[];
+
+/*
+ * Where an inline user access that faulted at @ip resumes, or 0 if @ip is
+ * not one.  Called by the host's fault handler (a signal handler): it only
+ * reads the table.  A linear search: faults on user memory are rare, and
+ * the table is sorted nowhere.
+ */
+__visible unsigned long lkl_kernel_user_fixup(unsigned long ip)
+{
+	const struct lkl_user_fixup *f;
+
+	for (f = __start_lkl_user_fixups; f < __stop_lkl_user_fixups; f++)
+		if ((unsigned long)&f->insn + f->insn == ip)
+			return (unsigned long)&f->fixup + f->fixup;
+	return 0;
+}
+
 unsigned long __clear_user(void __user *to, unsigned long n)
 {
 	return lkl_ops->user_copy((void __force *)to, NULL, n);

@@ -46,6 +46,13 @@ SECTIONS
 
 	EXCEPTION_TABLE(16)
 
+	/* Fixups of inline user accesses (asm/uaccess.h). */
+	__lkl_user_fixups : {
+		__start_lkl_user_fixups = .;
+		KEEP(*(__lkl_user_fixups))
+		__stop_lkl_user_fixups = .;
+	}
+
 	BSS_SECTION(0, 0, 0)
 	_end = .;
 
