@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -286,6 +288,18 @@ static struct io_uring ring;
 /* Requests submitted to the ring and not reaped yet (see uring_drain()). */
 static unsigned int uring_inflight;
 
+/*
+ * user_data of the ring's entries: a request; NULL for the timeout linked
+ * before a request (injected latency); KICK_TAG for the poll on kick_fd
+ * that ends a wait in uring_wait().
+ */
+#define KICK_TAG	((void *)1)
+
+/* Written by uring_wait_kick(); polled in the ring while a thread waits. */
+static int kick_fd = -1;
+/* The poll on kick_fd is in the ring (reap_lock). */
+static int kick_armed;
+
 /* Called by the CPU owner only: a single submitter. */
 static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 {
@@ -293,9 +307,15 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 	struct io_uring_sqe *sqe;
 	int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
-	/* Room for the latency's timeout and the request, linked. */
+	/*
+	 * Room for the latency's timeout and the request, linked.  Otherwise
+	 * nothing is submitted here: the requests of all the tasks that run
+	 * until the CPU owner releases the CPU or waits go to the host in one
+	 * io_uring_enter (lkl_io_flush() calls uring_flush()).
+	 */
 	while (io_uring_sq_space_left(&ring) < 2)
 		io_uring_submit(&ring);
+	__atomic_add_fetch(&uring_inflight, 1, __ATOMIC_RELAXED);
 	if (disk->latency_ns) {
 		sqe = io_uring_get_sqe(&ring);
 		/* Expiry (-ETIME) counts as success: the linked I/O then runs. */
@@ -325,14 +345,18 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
-	__atomic_add_fetch(&uring_inflight, 1, __ATOMIC_RELAXED);
-	if (last)
+}
+
+/* Submit what uring_submit() queued (CPU owner). */
+static void uring_flush(void)
+{
+	if (io_uring_sq_ready(&ring))
 		io_uring_submit(&ring);
 }
 
 static void uring_commit(void *handle)
 {
-	io_uring_submit(&ring);
+	uring_flush();
 }
 
 /*
@@ -351,10 +375,17 @@ static unsigned int uring_reap_locked(void)
 
 	io_uring_for_each_cqe(&ring, head, cqe) {
 		struct lkl_disk_request *req = io_uring_cqe_get_data(cqe);
+		uint64_t count;
 
 		n++;
 		if (!req)
 			continue;	/* an injected latency's timeout */
+		if (req == KICK_TAG) {
+			kick_armed = 0;
+			if (read(kick_fd, &count, sizeof(count)) < 0)
+				count = 0;	/* read by an earlier reap */
+			continue;
+		}
 		finish(req->disk, req, cqe->res);
 		done++;
 	}
@@ -378,6 +409,65 @@ static int uring_reap(void)
 	n = uring_reap_locked();
 	pthread_mutex_unlock(&reap_lock);
 	return n;
+}
+
+/*
+ * The CPU owner's task is about to sleep and nothing else can run (see
+ * lkl_io_wait() in the kernel): submit what is queued and wait for a
+ * completion in the same io_uring_enter, on this thread.  The completion
+ * work of requests this thread submitted runs right here, with no other
+ * thread woken, and the ring's eventfd is off meanwhile so that the CPU
+ * thread sleeps on.  A thread that needs the CPU owner writes kick_fd
+ * (uring_wait_kick()), which a poll in the ring turns into a completion.
+ */
+static int uring_wait(unsigned long long deadline_ns)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	struct timespec now;
+	unsigned long long now_ns, left;
+	int n;
+
+	if (!__atomic_load_n(&uring_active, __ATOMIC_ACQUIRE))
+		return -1;
+	if (!__atomic_load_n(&uring_inflight, __ATOMIC_RELAXED) ||
+	    !(ring.features & IORING_FEAT_EXT_ARG) || !ring.cq.kflags) {
+		uring_flush();
+		return -1;
+	}
+	pthread_mutex_lock(&reap_lock);
+	if (!kick_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		if (!sqe) {
+			io_uring_submit(&ring);
+			sqe = io_uring_get_sqe(&ring);
+		}
+		io_uring_prep_poll_add(sqe, kick_fd, POLLIN);
+		io_uring_sqe_set_data(sqe, KICK_TAG);
+		kick_armed = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	left = deadline_ns > now_ns ? deadline_ns - now_ns : 0;
+	ts.tv_sec = left / 1000000000ULL;
+	ts.tv_nsec = left % 1000000000ULL;
+	io_uring_cq_eventfd_toggle(&ring, false);
+	io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+	io_uring_cq_eventfd_toggle(&ring, true);
+	/* What completed before the eventfd was back on is reaped here. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	n = uring_reap_locked();
+	pthread_mutex_unlock(&reap_lock);
+	return n;
+}
+
+static void uring_wait_kick(void)
+{
+	uint64_t one = 1;
+
+	if (write(kick_fd, &one, sizeof(one)) < 0)
+		return;	/* the counter is saturated: the poll fires anyway */
 }
 
 /* Submit what is queued and wait until the ring has nothing in flight. */
@@ -489,12 +579,17 @@ static int start_uring(void)
 	if (io_uring_queue_init(RING_ENTRIES, &ring, 0))
 		return -1;
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0 || io_uring_register_eventfd(&ring, efd)) {
+	kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0 || kick_fd < 0 || io_uring_register_eventfd(&ring, efd)) {
 		if (efd >= 0)
 			close(efd);
+		if (kick_fd >= 0)
+			close(kick_fd);
+		kick_fd = -1;
 		io_uring_queue_exit(&ring);
 		return -1;
 	}
+	kick_armed = 0;
 	lkl_host_io_eventfd = efd;
 	__atomic_store_n(&uring_active, 1, __ATOMIC_RELEASE);
 	return 0;
@@ -545,15 +640,10 @@ static int dispatch_submit(void *handle, struct lkl_disk_request *req, int last)
 	    (req->op == LKL_DISK_READ || req->op == LKL_DISK_WRITE) &&
 	    !direct_aligned(disk, req)) {
 		req->result = bounce_io(disk, req);
-		if (last)
-			uring_commit(disk);
 		return 1;
 	}
-	if (try_inline(disk, req)) {
-		if (last && backend == BACKEND_URING)
-			uring_commit(disk);	/* earlier requests of the batch */
+	if (try_inline(disk, req))
 		return 1;
-	}
 	if (backend == BACKEND_URING)
 		uring_submit(disk, req, last);
 	else
@@ -567,6 +657,23 @@ static void dispatch_commit(void *disk)
 		uring_commit(disk);
 	else
 		pool_commit(disk);
+}
+
+static void dispatch_flush(void)
+{
+	if (backend == BACKEND_URING)
+		uring_flush();
+}
+
+static int dispatch_wait(unsigned long long deadline_ns)
+{
+	return backend == BACKEND_URING ? uring_wait(deadline_ns) : -1;
+}
+
+static void dispatch_wait_kick(void)
+{
+	if (backend == BACKEND_URING)
+		uring_wait_kick();
 }
 
 /* At power off: nothing the host does may touch kernel memory afterwards. */
@@ -584,6 +691,9 @@ void lkl_disk_fill_ops(struct lkl_host_ops *ops)
 	ops->disk_commit = dispatch_commit;
 	ops->io_reap = uring_reap;
 	ops->io_drain = dispatch_drain;
+	ops->io_flush = dispatch_flush;
+	ops->io_wait = dispatch_wait;
+	ops->io_wait_kick = dispatch_wait_kick;
 }
 
 const char *lkl_disk_backend(void)
@@ -601,6 +711,8 @@ void lkl_disk_shutdown(void)
 		io_uring_queue_exit(&ring);
 		close(lkl_host_io_eventfd);
 		lkl_host_io_eventfd = -1;
+		close(kick_fd);
+		kick_fd = -1;
 		pthread_mutex_unlock(&reap_lock);
 	} else if (backend == BACKEND_THREADS) {
 		pthread_mutex_lock(&pool_lock);

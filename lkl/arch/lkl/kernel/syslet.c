@@ -299,14 +299,17 @@ static void go_async(struct syslet_stack *st)
  * caller's thread (the core would defer it to a kblockd worker, which
  * needs a thread woken to run); a request the host completes at once
  * (an image in the host's page cache) can end the wait right there, and
- * the chain then goes on synchronously.
+ * the chain then goes on synchronously.  Any other task that is about to
+ * sleep may wait for host I/O on its own thread (lkl_io_wait()).
  */
 void arch_task_will_sleep(struct task_struct *tsk)
 {
 	struct syslet_stack *st = tsk->thread.syslet;
 
-	if (likely(!st) || !st->head || (st->flags & SYSLET_SYNC))
+	if (likely(!st) || !st->head || (st->flags & SYSLET_SYNC)) {
+		lkl_io_wait(tsk);
 		return;
+	}
 	if (tsk->plug)
 		blk_flush_plug(tsk->plug, false);
 	if (task_is_running(tsk))
