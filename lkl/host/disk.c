@@ -291,9 +291,11 @@ static unsigned int uring_inflight;
 /*
  * user_data of the ring's entries: a request; NULL for the timeout linked
  * before a request (injected latency); KICK_TAG for the poll on kick_fd
- * that ends a wait in uring_wait().
+ * that ends a wait in uring_wait(); a request with INLINE_TAG set for the
+ * latency of a request to an in-memory disk, done when that expires.
  */
 #define KICK_TAG	((void *)1)
+#define INLINE_TAG	2UL
 
 /* Written by uring_wait_kick(); polled in the ring while a thread waits. */
 static int kick_fd = -1;
@@ -316,6 +318,19 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 	while (io_uring_sq_space_left(&ring) < 2)
 		io_uring_submit(&ring);
 	__atomic_add_fetch(&uring_inflight, 1, __ATOMIC_RELAXED);
+	if (disk->latency_ns && disk->in_memory) {
+		/*
+		 * An in-memory image never makes I/O wait: only the latency
+		 * goes to the ring, and the reaping thread does the I/O when
+		 * it expires.  A read linked to the timeout would be issued
+		 * from task work and, on tmpfs (no RWF_NOWAIT), handed to an
+		 * io_uring worker thread: two more thread wake-ups.
+		 */
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_timeout(sqe, &disk->latency_ts, 0, 0);
+		io_uring_sqe_set_data(sqe, (void *)((uintptr_t)req | INLINE_TAG));
+		return;
+	}
 	if (disk->latency_ns) {
 		sqe = io_uring_get_sqe(&ring);
 		/* Expiry (-ETIME) counts as success: the linked I/O then runs. */
@@ -386,7 +401,14 @@ static unsigned int uring_reap_locked(void)
 				count = 0;	/* read by an earlier reap */
 			continue;
 		}
-		finish(req->disk, req, cqe->res);
+		if ((uintptr_t)req & INLINE_TAG) {
+			/* The latency of an in-memory disk expired. */
+			req = (void *)((uintptr_t)req & ~INLINE_TAG);
+			req->result = do_sync_io(req->disk, req, 0);
+			lkl_kernel_disk_complete(req);
+		} else {
+			finish(req->disk, req, cqe->res);
+		}
 		done++;
 	}
 	io_uring_cq_advance(&ring, n);
