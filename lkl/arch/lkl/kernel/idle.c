@@ -6,6 +6,7 @@
  */
 #include <linux/sched.h>
 #include <linux/sched/idle.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/cpu.h>
@@ -85,6 +86,9 @@ void lkl_io_wait(struct task_struct *tsk)
 
 	if (!lkl_ops->io_wait || self->cpu_thread || self->in_entry ||
 	    tsk == self->borrowed || (tsk->flags & (PF_WQ_WORKER | PF_IO_WORKER)))
+		return;
+	/* A signal keeps an interruptible sleeper running anyway. */
+	if (signal_pending_state(READ_ONCE(tsk->__state), tsk))
 		return;
 	if (tsk->plug)
 		blk_flush_plug(tsk->plug, false);
