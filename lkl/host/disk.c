@@ -297,6 +297,11 @@ static unsigned int uring_inflight;
 #define KICK_TAG	((void *)1)
 #define INLINE_TAG	2UL
 
+/* Requests queued by uring_submit() and not submitted yet (CPU owner). */
+static unsigned int uring_queued;
+/* Keep at most this many queued when leaving the kernel (uring_flush()). */
+#define LAZY_BATCH	32
+
 /* Written by uring_wait_kick(); polled in the ring while a thread waits. */
 static int kick_fd = -1;
 /* The poll on kick_fd is in the ring (reap_lock). */
@@ -315,9 +320,12 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 	 * until the CPU owner releases the CPU or waits go to the host in one
 	 * io_uring_enter (lkl_io_flush() calls uring_flush()).
 	 */
-	while (io_uring_sq_space_left(&ring) < 2)
+	while (io_uring_sq_space_left(&ring) < 2) {
 		io_uring_submit(&ring);
+		uring_queued = 0;
+	}
 	__atomic_add_fetch(&uring_inflight, 1, __ATOMIC_RELAXED);
+	uring_queued++;
 	if (disk->latency_ns && disk->in_memory) {
 		/*
 		 * An in-memory image never makes I/O wait: only the latency
@@ -362,16 +370,34 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 	io_uring_sqe_set_data(sqe, req);
 }
 
-/* Submit what uring_submit() queued (CPU owner). */
-static void uring_flush(void)
+/*
+ * Submit what uring_submit() queued (CPU owner).  @lazy, when the owner
+ * leaves the kernel: while at least as many requests as are queued are in
+ * flight (and no more than a batch is queued), keep them for the next
+ * io_uring_enter, so that the requests of successive calls (32 syslet
+ * chains submitted one after the other) go in one.  That is safe: the
+ * first of those in flight to complete wakes the CPU thread (the ring's
+ * eventfd), or finds a thread in the kernel, and that thread submits them
+ * when it leaves or waits, or keeps them only while others are in flight
+ * again.  With nothing else in flight (a lone read) they go at once.
+ * Returns 1 if requests stay queued.
+ */
+static int uring_flush(int lazy)
 {
-	if (io_uring_sq_ready(&ring))
-		io_uring_submit(&ring);
+	unsigned int inflight = __atomic_load_n(&uring_inflight, __ATOMIC_ACQUIRE);
+
+	if (!uring_queued && !io_uring_sq_ready(&ring))
+		return 0;
+	if (lazy && uring_queued < LAZY_BATCH && inflight - uring_queued >= uring_queued)
+		return 1;
+	io_uring_submit(&ring);
+	uring_queued = 0;
+	return 0;
 }
 
 static void uring_commit(void *handle)
 {
-	uring_flush();
+	uring_flush(0);
 }
 
 /*
@@ -454,7 +480,7 @@ static int uring_wait(unsigned long long deadline_ns)
 		return -1;
 	if (!__atomic_load_n(&uring_inflight, __ATOMIC_RELAXED) ||
 	    !(ring.features & IORING_FEAT_EXT_ARG) || !ring.cq.kflags) {
-		uring_flush();
+		uring_flush(0);
 		return -1;
 	}
 	pthread_mutex_lock(&reap_lock);
@@ -463,6 +489,7 @@ static int uring_wait(unsigned long long deadline_ns)
 
 		if (!sqe) {
 			io_uring_submit(&ring);
+			uring_queued = 0;
 			sqe = io_uring_get_sqe(&ring);
 		}
 		io_uring_prep_poll_add(sqe, kick_fd, POLLIN);
@@ -476,6 +503,7 @@ static int uring_wait(unsigned long long deadline_ns)
 	ts.tv_nsec = left % 1000000000ULL;
 	io_uring_cq_eventfd_toggle(&ring, false);
 	io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+	uring_queued = 0;
 	io_uring_cq_eventfd_toggle(&ring, true);
 	/* What completed before the eventfd was back on is reaped here. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -500,6 +528,7 @@ static void uring_drain(void)
 
 	pthread_mutex_lock(&reap_lock);
 	io_uring_submit(&ring);
+	uring_queued = 0;
 	while (__atomic_load_n(&uring_inflight, __ATOMIC_ACQUIRE)) {
 		ret = io_uring_wait_cqe(&ring, &cqe);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
@@ -681,10 +710,9 @@ static void dispatch_commit(void *disk)
 		pool_commit(disk);
 }
 
-static void dispatch_flush(void)
+static int dispatch_flush(int lazy)
 {
-	if (backend == BACKEND_URING)
-		uring_flush();
+	return backend == BACKEND_URING ? uring_flush(lazy) : 0;
 }
 
 static int dispatch_wait(unsigned long long deadline_ns)

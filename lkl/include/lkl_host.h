@@ -220,9 +220,12 @@ struct lkl_host_ops {
 	/**
 	 * @io_flush: hand the host the requests @disk_submit queued (they
 	 * are batched until the CPU owner releases the CPU, waits, or calls
-	 * this).  Called by the CPU owner only.
+	 * this).  @lazy (the owner leaves the kernel): the backend may keep
+	 * them a while longer if requests already in flight are sure to
+	 * bring a thread back into the kernel when they complete.  Returns 1
+	 * if requests stay queued.  Called by the CPU owner only.
 	 */
-	void (*io_flush)(void);
+	int (*io_flush)(int lazy);
 	/**
 	 * @io_wait: the CPU owner's task is about to sleep and nothing else
 	 * can run: submit what is queued, then wait in the host until a disk

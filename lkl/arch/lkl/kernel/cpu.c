@@ -141,7 +141,6 @@ void lkl_cpu_release(struct lkl_thread *self)
 		return;
 	cpu.depth = 1;
 	for (;;) {
-		lkl_io_flush();
 		if (lkl_ops->io_reap())
 			lkl_irq_raise_pending(LKL_DISK_IRQ);
 		if (READ_ONCE(lkl_irq_pending))
@@ -149,6 +148,9 @@ void lkl_cpu_release(struct lkl_thread *self)
 		if (!is_idle_task(current) && others_runnable())
 			lkl_notify_cpu_thread();
 		lkl_syslet_flush_notifications();
+		/* After the reap: requests kept queued rely on those still
+		 * in flight to bring a thread back (uring_flush()). */
+		lkl_io_flush(true);
 		lkl_cpu_unlock();
 		if (!__atomic_load_n(&lkl_irq_pending, __ATOMIC_SEQ_CST))
 			return;

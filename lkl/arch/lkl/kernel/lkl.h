@@ -169,12 +169,10 @@ void lkl_io_wait(struct task_struct *tsk);
  * waits, waits for I/O).  CPU owner only.
  */
 extern bool lkl_io_unsubmitted;
-static inline void lkl_io_flush(void)
+static inline void lkl_io_flush(bool lazy)
 {
-	if (unlikely(lkl_io_unsubmitted)) {
-		lkl_io_unsubmitted = false;
-		lkl_ops->io_flush();
-	}
+	if (unlikely(lkl_io_unsubmitted))
+		lkl_io_unsubmitted = lkl_ops->io_flush(lazy);
 }
 
 /* syscalls.c */
