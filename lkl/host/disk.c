@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -286,6 +288,25 @@ static struct io_uring ring;
 /* Requests submitted to the ring and not reaped yet (see uring_drain()). */
 static unsigned int uring_inflight;
 
+/*
+ * user_data of the ring's entries: a request; NULL for the timeout linked
+ * before a request (injected latency); KICK_TAG for the poll on kick_fd
+ * that ends a wait in uring_wait(); a request with INLINE_TAG set for the
+ * latency of a request to an in-memory disk, done when that expires.
+ */
+#define KICK_TAG	((void *)1)
+#define INLINE_TAG	2UL
+
+/* Requests queued by uring_submit() and not submitted yet (CPU owner). */
+static unsigned int uring_queued;
+/* Keep at most this many queued when leaving the kernel (uring_flush()). */
+#define LAZY_BATCH	32
+
+/* Written by uring_wait_kick(); polled in the ring while a thread waits. */
+static int kick_fd = -1;
+/* The poll on kick_fd is in the ring (reap_lock). */
+static int kick_armed;
+
 /* Called by the CPU owner only: a single submitter. */
 static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 {
@@ -293,9 +314,31 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 	struct io_uring_sqe *sqe;
 	int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
-	/* Room for the latency's timeout and the request, linked. */
-	while (io_uring_sq_space_left(&ring) < 2)
+	/*
+	 * Room for the latency's timeout and the request, linked.  Otherwise
+	 * nothing is submitted here: the requests of all the tasks that run
+	 * until the CPU owner releases the CPU or waits go to the host in one
+	 * io_uring_enter (lkl_io_flush() calls uring_flush()).
+	 */
+	while (io_uring_sq_space_left(&ring) < 2) {
 		io_uring_submit(&ring);
+		uring_queued = 0;
+	}
+	__atomic_add_fetch(&uring_inflight, 1, __ATOMIC_RELAXED);
+	uring_queued++;
+	if (disk->latency_ns && disk->in_memory) {
+		/*
+		 * An in-memory image never makes I/O wait: only the latency
+		 * goes to the ring, and the reaping thread does the I/O when
+		 * it expires.  A read linked to the timeout would be issued
+		 * from task work and, on tmpfs (no RWF_NOWAIT), handed to an
+		 * io_uring worker thread: two more thread wake-ups.
+		 */
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_timeout(sqe, &disk->latency_ts, 0, 0);
+		io_uring_sqe_set_data(sqe, (void *)((uintptr_t)req | INLINE_TAG));
+		return;
+	}
 	if (disk->latency_ns) {
 		sqe = io_uring_get_sqe(&ring);
 		/* Expiry (-ETIME) counts as success: the linked I/O then runs. */
@@ -325,14 +368,36 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
-	__atomic_add_fetch(&uring_inflight, 1, __ATOMIC_RELAXED);
-	if (last)
-		io_uring_submit(&ring);
+}
+
+/*
+ * Submit what uring_submit() queued (CPU owner).  @lazy, when the owner
+ * leaves the kernel: while at least as many requests as are queued are in
+ * flight (and no more than a batch is queued), keep them for the next
+ * io_uring_enter, so that the requests of successive calls (32 syslet
+ * chains submitted one after the other) go in one.  That is safe: the
+ * first of those in flight to complete wakes the CPU thread (the ring's
+ * eventfd), or finds a thread in the kernel, and that thread submits them
+ * when it leaves or waits, or keeps them only while others are in flight
+ * again.  With nothing else in flight (a lone read) they go at once.
+ * Returns 1 if requests stay queued.
+ */
+static int uring_flush(int lazy)
+{
+	unsigned int inflight = __atomic_load_n(&uring_inflight, __ATOMIC_ACQUIRE);
+
+	if (!uring_queued && !io_uring_sq_ready(&ring))
+		return 0;
+	if (lazy && uring_queued < LAZY_BATCH && inflight - uring_queued >= uring_queued)
+		return 1;
+	io_uring_submit(&ring);
+	uring_queued = 0;
+	return 0;
 }
 
 static void uring_commit(void *handle)
 {
-	io_uring_submit(&ring);
+	uring_flush(0);
 }
 
 /*
@@ -351,11 +416,25 @@ static unsigned int uring_reap_locked(void)
 
 	io_uring_for_each_cqe(&ring, head, cqe) {
 		struct lkl_disk_request *req = io_uring_cqe_get_data(cqe);
+		uint64_t count;
 
 		n++;
 		if (!req)
 			continue;	/* an injected latency's timeout */
-		finish(req->disk, req, cqe->res);
+		if (req == KICK_TAG) {
+			kick_armed = 0;
+			if (read(kick_fd, &count, sizeof(count)) < 0)
+				count = 0;	/* read by an earlier reap */
+			continue;
+		}
+		if ((uintptr_t)req & INLINE_TAG) {
+			/* The latency of an in-memory disk expired. */
+			req = (void *)((uintptr_t)req & ~INLINE_TAG);
+			req->result = do_sync_io(req->disk, req, 0);
+			lkl_kernel_disk_complete(req);
+		} else {
+			finish(req->disk, req, cqe->res);
+		}
 		done++;
 	}
 	io_uring_cq_advance(&ring, n);
@@ -380,6 +459,67 @@ static int uring_reap(void)
 	return n;
 }
 
+/*
+ * The CPU owner's task is about to sleep and nothing else can run (see
+ * lkl_io_wait() in the kernel): submit what is queued and wait for a
+ * completion in the same io_uring_enter, on this thread.  The completion
+ * work of requests this thread submitted runs right here, with no other
+ * thread woken, and the ring's eventfd is off meanwhile so that the CPU
+ * thread sleeps on.  A thread that needs the CPU owner writes kick_fd
+ * (uring_wait_kick()), which a poll in the ring turns into a completion.
+ */
+static int uring_wait(unsigned long long deadline_ns)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts;
+	struct timespec now;
+	unsigned long long now_ns, left;
+	int n;
+
+	if (!__atomic_load_n(&uring_active, __ATOMIC_ACQUIRE))
+		return -1;
+	if (!__atomic_load_n(&uring_inflight, __ATOMIC_RELAXED) ||
+	    !(ring.features & IORING_FEAT_EXT_ARG) || !ring.cq.kflags) {
+		uring_flush(0);
+		return -1;
+	}
+	pthread_mutex_lock(&reap_lock);
+	if (!kick_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		if (!sqe) {
+			io_uring_submit(&ring);
+			uring_queued = 0;
+			sqe = io_uring_get_sqe(&ring);
+		}
+		io_uring_prep_poll_add(sqe, kick_fd, POLLIN);
+		io_uring_sqe_set_data(sqe, KICK_TAG);
+		kick_armed = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	left = deadline_ns > now_ns ? deadline_ns - now_ns : 0;
+	ts.tv_sec = left / 1000000000ULL;
+	ts.tv_nsec = left % 1000000000ULL;
+	io_uring_cq_eventfd_toggle(&ring, false);
+	io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+	uring_queued = 0;
+	io_uring_cq_eventfd_toggle(&ring, true);
+	/* What completed before the eventfd was back on is reaped here. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	n = uring_reap_locked();
+	pthread_mutex_unlock(&reap_lock);
+	return n;
+}
+
+static void uring_wait_kick(void)
+{
+	uint64_t one = 1;
+
+	if (write(kick_fd, &one, sizeof(one)) < 0)
+		return;	/* the counter is saturated: the poll fires anyway */
+}
+
 /* Submit what is queued and wait until the ring has nothing in flight. */
 static void uring_drain(void)
 {
@@ -388,6 +528,7 @@ static void uring_drain(void)
 
 	pthread_mutex_lock(&reap_lock);
 	io_uring_submit(&ring);
+	uring_queued = 0;
 	while (__atomic_load_n(&uring_inflight, __ATOMIC_ACQUIRE)) {
 		ret = io_uring_wait_cqe(&ring, &cqe);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
@@ -489,12 +630,17 @@ static int start_uring(void)
 	if (io_uring_queue_init(RING_ENTRIES, &ring, 0))
 		return -1;
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0 || io_uring_register_eventfd(&ring, efd)) {
+	kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0 || kick_fd < 0 || io_uring_register_eventfd(&ring, efd)) {
 		if (efd >= 0)
 			close(efd);
+		if (kick_fd >= 0)
+			close(kick_fd);
+		kick_fd = -1;
 		io_uring_queue_exit(&ring);
 		return -1;
 	}
+	kick_armed = 0;
 	lkl_host_io_eventfd = efd;
 	__atomic_store_n(&uring_active, 1, __ATOMIC_RELEASE);
 	return 0;
@@ -545,15 +691,10 @@ static int dispatch_submit(void *handle, struct lkl_disk_request *req, int last)
 	    (req->op == LKL_DISK_READ || req->op == LKL_DISK_WRITE) &&
 	    !direct_aligned(disk, req)) {
 		req->result = bounce_io(disk, req);
-		if (last)
-			uring_commit(disk);
 		return 1;
 	}
-	if (try_inline(disk, req)) {
-		if (last && backend == BACKEND_URING)
-			uring_commit(disk);	/* earlier requests of the batch */
+	if (try_inline(disk, req))
 		return 1;
-	}
 	if (backend == BACKEND_URING)
 		uring_submit(disk, req, last);
 	else
@@ -567,6 +708,22 @@ static void dispatch_commit(void *disk)
 		uring_commit(disk);
 	else
 		pool_commit(disk);
+}
+
+static int dispatch_flush(int lazy)
+{
+	return backend == BACKEND_URING ? uring_flush(lazy) : 0;
+}
+
+static int dispatch_wait(unsigned long long deadline_ns)
+{
+	return backend == BACKEND_URING ? uring_wait(deadline_ns) : -1;
+}
+
+static void dispatch_wait_kick(void)
+{
+	if (backend == BACKEND_URING)
+		uring_wait_kick();
 }
 
 /* At power off: nothing the host does may touch kernel memory afterwards. */
@@ -584,6 +741,9 @@ void lkl_disk_fill_ops(struct lkl_host_ops *ops)
 	ops->disk_commit = dispatch_commit;
 	ops->io_reap = uring_reap;
 	ops->io_drain = dispatch_drain;
+	ops->io_flush = dispatch_flush;
+	ops->io_wait = dispatch_wait;
+	ops->io_wait_kick = dispatch_wait_kick;
 }
 
 const char *lkl_disk_backend(void)
@@ -601,6 +761,8 @@ void lkl_disk_shutdown(void)
 		io_uring_queue_exit(&ring);
 		close(lkl_host_io_eventfd);
 		lkl_host_io_eventfd = -1;
+		close(kick_fd);
+		kick_fd = -1;
 		pthread_mutex_unlock(&reap_lock);
 	} else if (backend == BACKEND_THREADS) {
 		pthread_mutex_lock(&pool_lock);

@@ -217,6 +217,26 @@ struct lkl_host_ops {
 	 * releases the CPU or sleeps; must not call into the kernel.
 	 */
 	void (*ring_notify)(void *ring);
+	/**
+	 * @io_flush: hand the host the requests @disk_submit queued (they
+	 * are batched until the CPU owner releases the CPU, waits, or calls
+	 * this).  @lazy (the owner leaves the kernel): the backend may keep
+	 * them a while longer if requests already in flight are sure to
+	 * bring a thread back into the kernel when they complete.  Returns 1
+	 * if requests stay queued.  Called by the CPU owner only.
+	 */
+	int (*io_flush)(int lazy);
+	/**
+	 * @io_wait: the CPU owner's task is about to sleep and nothing else
+	 * can run: submit what is queued, then wait in the host until a disk
+	 * request completes, @io_wait_kick is called, or @deadline_ns (0:
+	 * none) passes.  Hands the completed requests to the kernel (as
+	 * @io_reap) and returns their number, or -1 at once when the
+	 * backend cannot wait this way or has nothing in flight.
+	 */
+	int (*io_wait)(unsigned long long deadline_ns);
+	/** @io_wait_kick: make @io_wait return soon (any thread). */
+	void (*io_wait_kick)(void);
 };
 
 /* Interrupt line of disk completions. */

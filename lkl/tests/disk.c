@@ -540,6 +540,53 @@ static int test_latency(void)
 	return 0;
 }
 
+/*
+ * A synchronous read that waits for the host: with io_uring, the reading
+ * thread waits for the completion itself and runs the disk interrupt, so
+ * the CPU does not go to the CPU thread and back (two handoffs a read
+ * before).  A stray handoff (a kernel thread that ran meanwhile) is allowed.
+ */
+static int test_read_waits_on_own_thread(void)
+{
+	static unsigned char data[65536], got[4096];
+	struct lkl_stats before, after;
+	unsigned long long requests, handoffs;
+	char file[64];
+	int disk;
+	long fd;
+
+	disk = latency_disk("own.img", "/mnt/own", 100000, data);
+	if (disk < 0)
+		return -1;
+	/* Sixteen one-block files: each first read is a request of its own. */
+	for (int i = 0; i < 16; i++) {
+		snprintf(file, sizeof(file), "/mnt/own/b%d", i);
+		fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, file, LKL_O_CREAT | LKL_O_WRONLY, 0644));
+		CHECK(lkl_sys_write(fd, (char *)data + i * 4096, 4096) == 4096, "write %s", file);
+		lkl_sys_close(fd);
+	}
+	CHECK_OK(lkl_umount("/mnt/own"));	/* drops the pages */
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/own", 0, NULL));
+	lkl_stats(&before, sizeof(before));
+	for (int i = 0; i < 16; i++) {
+		snprintf(file, sizeof(file), "/mnt/own/b%d", i);
+		fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, file, LKL_O_RDONLY, 0));
+		CHECK(lkl_sys_read(fd, (char *)got, 4096) == 4096, "read %s", file);
+		CHECK(!memcmp(got, data + i * 4096, 4096), "%s differs", file);
+		lkl_sys_close(fd);
+	}
+	lkl_stats(&after, sizeof(after));
+	requests = after.disk_requests_queued - before.disk_requests_queued;
+	handoffs = after.cpu_handoffs - before.cpu_handoffs;
+	CHECK(requests >= 16, "%llu requests for 16 uncached files", requests);
+	if (!strcmp(lkl_disk_backend(), "uring"))
+		CHECK(handoffs <= requests / 4, "%llu CPU handoffs for %llu requests",
+		      handoffs, requests);
+	CHECK_OK(lkl_umount("/mnt/own"));
+	CHECK_OK(lkl_disk_detach(disk));
+	return 0;
+}
+
 struct slow_reader {
 	double start, end;
 	long ret;
@@ -599,7 +646,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(15);
+	test_plan(16);
 	test_run("boot", test_boot);
 	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
 	test_run("64 MiB of random writes survive a remount", test_random_writes);
@@ -614,6 +661,8 @@ int main(void)
 	test_run("direct attach fails where the host refuses O_DIRECT", test_direct_refused);
 	test_run("injected latency: an uncached read takes at least 200 us", test_latency);
 	test_run("injected latency does not hold the CPU", test_latency_does_not_block);
+	test_run("a read waits for the host on its own thread (io_uring: no handoffs)",
+		 test_read_waits_on_own_thread);
 	test_run("halt", test_halt);
 	return test_done();
 }

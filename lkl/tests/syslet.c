@@ -8,6 +8,7 @@
 #include "syslet-test.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -900,6 +901,89 @@ static int test_cachemiss_race(void)
 	return 0;
 }
 
+/*
+ * 32 disk reads in flight from one thread that never waits in the kernel:
+ * it resubmits as completions appear in the ring, which it only reads from
+ * memory.  Requests queued when a submission leaves the kernel may wait for
+ * those in flight to complete (batched submission); then the CPU thread
+ * must submit them, as nobody else enters.  Every read must complete (a
+ * hang is caught by the watchdog), with the right data.
+ */
+#define SPIN_QD		32
+#define SPIN_READS	1024
+
+static int test_spinning_consumer(void)
+{
+	static unsigned char want[1 << 20];
+	static struct lkl_syslet_atom atoms[SPIN_QD];
+	static int64_t rets[SPIN_QD];
+	static uint64_t fds[SPIN_QD], bufps[SPIN_QD], lens[SPIN_QD], offs[SPIN_QD];
+	static char bufs[SPIN_QD][4096];
+	struct lkl_syslet_ring *ring = ring_new(2 * SPIN_QD, 0);
+	struct lkl_syslet_completion c;
+	int disk, inflight = 0, done = 0, next = 0, slot;
+	int free_slots[SPIN_QD], nfree = SPIN_QD;
+	long fd, r;
+	FILE *f;
+
+	CHECK(ring, "out of memory");
+	CHECK(!test_shell("mkdir -p %s/spin", dir), "mkdir");
+	fill_random(want, sizeof(want));
+	f = fopen(host_path("spin/data"), "w");
+	CHECK(f && fwrite(want, 1, sizeof(want), f) == sizeof(want), "host file");
+	fclose(f);
+	CHECK(!test_shell("mke2fs -q -F -t ext4 -d %s/spin %s/spin.img 16M", dir, dir), "mke2fs");
+	disk = lkl_disk_attach_opts(host_path("spin.img"),
+				    &(struct lkl_disk_options){ .latency_ns = 50000 });
+	CHECK(disk >= 0, "attach: %d (%s)", disk, lkl_strerror(disk));
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/spin", 0, NULL));
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, "/mnt/spin/data", LKL_O_RDONLY, 0));
+	CHECK_OK(drop_caches());
+	for (int i = 0; i < SPIN_QD; i++)
+		free_slots[i] = i;
+	while (done < SPIN_READS) {
+		while (nfree && next < SPIN_READS) {
+			slot = free_slots[--nfree];
+			fds[slot] = fd;
+			bufps[slot] = (uintptr_t)bufs[slot];
+			lens[slot] = 4096;
+			/* Every block once, scattered: each read misses. */
+			offs[slot] = (next * 97L % 256) * 4096;
+			rets[slot] = 111;
+			ATOM(&atoms[slot], __LKL_NR_pread64, 0, &rets[slot], NULL, slot,
+			     &fds[slot], &bufps[slot], &lens[slot], &offs[slot]);
+			next++;
+			r = async_exec(&atoms[slot], ring);
+			if (r == 0) {
+				inflight++;
+				continue;
+			}
+			CHECK(r == ATOM_ADDR(&atoms[slot]), "read %d: returned %ld", next, r);
+			CHECK(rets[slot] == 4096 && !memcmp(bufs[slot], want + offs[slot], 4096),
+			      "inline read %d wrong", next);
+			free_slots[nfree++] = slot;
+			done++;
+		}
+		if (!ring_pop(ring, &c)) {
+			sched_yield();
+			continue;
+		}
+		slot = c.private;
+		CHECK(slot < SPIN_QD && c.result == 4096, "completion {%lld, %d}",
+		      (long long)c.result, slot);
+		CHECK(!memcmp(bufs[slot], want + offs[slot], 4096), "data of slot %d wrong", slot);
+		free_slots[nfree++] = slot;
+		inflight--;
+		done++;
+	}
+	CHECK(inflight == 0, "%d still in flight", inflight);
+	lkl_sys_close(fd);
+	CHECK_OK(lkl_umount("/mnt/spin"));
+	CHECK_OK(lkl_disk_detach(disk));
+	free(ring);
+	return 0;
+}
+
 /* --- many rings -------------------------------------------------------------- */
 
 #define RINGS 64
@@ -1599,7 +1683,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(26);
+	test_plan(27);
 	run("boot", test_boot, 60);
 	run("a chain runs its atoms in order through next", test_chain_through_next, 60);
 	run("arguments by pointer: open -> read(fd from its slot) -> close", test_args_by_pointer, 60);
@@ -1629,6 +1713,8 @@ int main(void)
 	run("1,000,000 completions through a 16-entry ring", test_million, 300);
 	watchdog_report = NULL;
 	run("cachemiss racing its wake-up: 2000 reads at 10 us latency", test_cachemiss_race, 120);
+	run("32 disk reads in flight, a consumer that never waits in the kernel",
+	    test_spinning_consumer, 120);
 	run("halt", test_halt, 60);
 	test_shell("rm -rf %s", dir);
 	return test_done();

@@ -50,6 +50,8 @@ int lkl_cpu_take(struct lkl_thread *self)
 		__atomic_add_fetch(&cpu.waiters, 1, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&cpu.owner, __ATOMIC_SEQ_CST)) {
 			lkl_stat_inc(cpu_lock_waits);
+			/* The owner may be waiting for host I/O. */
+			lkl_io_waiter_kick();
 			lkl_ops->futex_wait(&cpu.seq, seq, 0);
 		}
 		__atomic_sub_fetch(&cpu.waiters, 1, __ATOMIC_SEQ_CST);
@@ -89,6 +91,12 @@ bool lkl_cpu_try_take(struct lkl_thread *self)
 		return true;
 	}
 	return lkl_cpu_try_lock(self);
+}
+
+/* Threads wait to take the CPU (a thread waiting for I/O with it stops). */
+bool lkl_cpu_has_waiters(void)
+{
+	return __atomic_load_n(&cpu.waiters, __ATOMIC_SEQ_CST);
 }
 
 void lkl_cpu_unlock(void)
@@ -140,6 +148,9 @@ void lkl_cpu_release(struct lkl_thread *self)
 		if (!is_idle_task(current) && others_runnable())
 			lkl_notify_cpu_thread();
 		lkl_syslet_flush_notifications();
+		/* After the reap: requests kept queued rely on those still
+		 * in flight to bring a thread back (uring_flush()). */
+		lkl_io_flush(true);
 		lkl_cpu_unlock();
 		if (!__atomic_load_n(&lkl_irq_pending, __ATOMIC_SEQ_CST))
 			return;

@@ -6,9 +6,11 @@
  */
 #include <linux/sched.h>
 #include <linux/sched/idle.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/cpu.h>
+#include <linux/blkdev.h>
 #include "lkl.h"
 
 unsigned int lkl_idle_seq;
@@ -44,6 +46,84 @@ bool lkl_idle_exit_by_entry;
  * held: the next caller leaving the kernel yields to them instead.
  */
 bool lkl_cpu_wanted;
+
+bool lkl_io_unsubmitted;
+
+/*
+ * Set by the CPU owner while it waits for host I/O itself (lkl_io_wait()).
+ * A thread that needs the CPU or raises an interrupt meanwhile first makes
+ * its need visible, then kicks it; the owner sets this, then looks for such
+ * needs before it waits (both with full ordering): no kick is missed.
+ */
+bool lkl_io_waiting;
+
+void lkl_io_waiter_kick(void)
+{
+	if (__atomic_load_n(&lkl_io_waiting, __ATOMIC_SEQ_CST))
+		lkl_ops->io_wait_kick();
+}
+
+/**
+ * lkl_io_wait - @tsk (current) is about to sleep: wait for host I/O here
+ *
+ * Called before the scheduler picks the next task (arch_task_will_sleep()).
+ * With nothing else to run, the next task would be idle, whose context is
+ * the CPU thread's: this thread would hand it the CPU, the completion would
+ * wake it, and it would run the interrupt and hand the CPU back, three
+ * cross-thread wake-ups per request.  Instead this thread, holding the CPU,
+ * waits for the completion itself and runs the disk interrupt like one
+ * arriving while interrupts are enabled; the task is then usually running
+ * again and does not sleep at all.  The wait ends as soon as anything else
+ * needs the CPU: a task to run, a timer due, another thread wanting the CPU
+ * or raising an interrupt (lkl_io_waiter_kick()).  The CPU thread takes
+ * over as before when nothing is in flight or the backend cannot wait so.
+ */
+void lkl_io_wait(struct task_struct *tsk)
+{
+	struct lkl_thread *self = lkl_cpu_owner();
+	unsigned long long now, deadline;
+	int n;
+
+	if (!lkl_ops->io_wait || self->cpu_thread || self->in_entry ||
+	    tsk == self->borrowed || (tsk->flags & (PF_WQ_WORKER | PF_IO_WORKER)))
+		return;
+	/* A signal keeps an interruptible sleeper running anyway. */
+	if (signal_pending_state(READ_ONCE(tsk->__state), tsk))
+		return;
+	if (tsk->plug)
+		blk_flush_plug(tsk->plug, false);
+	while (!task_is_running(tsk) && nr_running() == 1 && lkl_kernel_alive()) {
+		if (READ_ONCE(lkl_irq_pending)) {
+			lkl_run_pending_irqs();
+			continue;
+		}
+		now = lkl_ops->time_ns();
+		deadline = READ_ONCE(lkl_timer_deadline);
+		if (deadline && now >= deadline) {
+			lkl_timer_check();
+			continue;
+		}
+		if (!deadline || deadline - now > IDLE_SLEEP_MAX_NS)
+			deadline = now + IDLE_SLEEP_MAX_NS;
+
+		__atomic_store_n(&lkl_io_waiting, true, __ATOMIC_SEQ_CST);
+		if (lkl_cpu_has_waiters() ||
+		    __atomic_load_n(&lkl_irq_pending, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&lkl_io_waiting, false, __ATOMIC_SEQ_CST);
+			if (READ_ONCE(lkl_irq_pending))
+				continue;
+			break;
+		}
+		/* The host submits what is queued before it waits. */
+		lkl_io_unsubmitted = false;
+		n = lkl_ops->io_wait(deadline);
+		__atomic_store_n(&lkl_io_waiting, false, __ATOMIC_SEQ_CST);
+		if (n < 0)
+			break;
+		if (n)
+			lkl_irq_raise_pending(LKL_DISK_IRQ);
+	}
+}
 
 void lkl_notify_cpu_thread(void)
 {

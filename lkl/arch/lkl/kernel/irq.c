@@ -21,6 +21,9 @@ void lkl_irq_raise_pending(int irq)
 {
 	__atomic_or_fetch(&pending_bits, 1UL << irq, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&lkl_irq_pending, 1, __ATOMIC_SEQ_CST);
+	/* Raised by a thread that does not hold the CPU: its owner may be
+	 * waiting for host I/O, and must run the handler now. */
+	lkl_io_waiter_kick();
 }
 
 /* Runs on the CPU owner only. */

@@ -141,6 +141,7 @@ void lkl_cpu_release(struct lkl_thread *self);
 void lkl_cpu_unlock(void);
 void lkl_cpu_wake_all_waiters(void);
 void lkl_cpu_handoff(struct lkl_thread *to, struct task_struct *next);
+bool lkl_cpu_has_waiters(void);
 
 /* process.c */
 extern struct task_struct *lkl_switch_last;
@@ -159,6 +160,20 @@ void lkl_notify_cpu_thread(void);
 void lkl_idle_deadline_moved(unsigned long long deadline);
 extern bool lkl_idle_exit_by_entry;
 extern bool lkl_cpu_wanted;
+extern bool lkl_io_waiting;
+void lkl_io_waiter_kick(void);
+void lkl_io_wait(struct task_struct *tsk);
+/*
+ * Disk requests handed to the host backend but not submitted yet: they are
+ * batched until the CPU owner stops running kernel code (releases the CPU,
+ * waits, waits for I/O).  CPU owner only.
+ */
+extern bool lkl_io_unsubmitted;
+static inline void lkl_io_flush(bool lazy)
+{
+	if (unlikely(lkl_io_unsubmitted))
+		lkl_io_unsubmitted = lkl_ops->io_flush(lazy);
+}
 
 /* syscalls.c */
 bool lkl_syscall_refused_when_confined(long nr);

@@ -24,6 +24,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/debug.h>
+#include <linux/sched/stat.h>
 #include <linux/cred.h>
 #include <linux/timer.h>
 #include <linux/wait.h>
@@ -299,14 +300,17 @@ static void go_async(struct syslet_stack *st)
  * caller's thread (the core would defer it to a kblockd worker, which
  * needs a thread woken to run); a request the host completes at once
  * (an image in the host's page cache) can end the wait right there, and
- * the chain then goes on synchronously.
+ * the chain then goes on synchronously.  Any other task that is about to
+ * sleep may wait for host I/O on its own thread (lkl_io_wait()).
  */
 void arch_task_will_sleep(struct task_struct *tsk)
 {
 	struct syslet_stack *st = tsk->thread.syslet;
 
-	if (likely(!st) || !st->head || (st->flags & SYSLET_SYNC))
+	if (likely(!st) || !st->head || (st->flags & SYSLET_SYNC)) {
+		lkl_io_wait(tsk);
 		return;
+	}
 	if (tsk->plug)
 		blk_flush_plug(tsk->plug, false);
 	if (task_is_running(tsk))
@@ -606,6 +610,31 @@ static void __noreturn finish_async(struct syslet_stack *st, long err)
  * async_exec when it ended without going asynchronous (the last atom, or
  * an error); otherwise posts its completion and never returns.
  */
+/* Task switches a caller makes at most to run completed chains. */
+#define RUN_COMPLETED_MAX	64
+
+/*
+ * Before async_exec or async_wait returns: chains whose I/O completed (their
+ * disk interrupt ran during the call, or is due) run here, on the caller's
+ * thread, up to their completions.  Otherwise the caller leaving the kernel
+ * would wake the CPU thread to run them: on a paravirtualised host that
+ * wake-up costs more than all they have left to do, and the caller, who
+ * submitted chains, is the one that wants their completions.
+ */
+static void run_completed_chains(void)
+{
+	int budget = RUN_COMPLETED_MAX;
+
+	if (!nr_in_flight)
+		return;
+	if (lkl_ops->io_reap())
+		lkl_irq_raise_pending(LKL_DISK_IRQ);
+	if (READ_ONCE(lkl_irq_pending))
+		lkl_run_pending_irqs();
+	while (nr_running() > 1 && budget--)
+		yield();
+}
+
 static long chain_main(void *arg)
 {
 	struct syslet_stack *st = arg;
@@ -657,16 +686,23 @@ SYSCALL_DEFINE2(async_exec, struct syslet_atom __user *, atom,
 	st->flags = 0;
 	current->thread.syslet = st;
 	self->syslet_defer = NULL;
-	if (!lkl_ctx_save(&self->syslet_return))
-		return lkl_call_on_stack(chain_main, st, chain_stack_top(st));
+	if (!lkl_ctx_save(&self->syslet_return)) {
+		err = lkl_call_on_stack(chain_main, st, chain_stack_top(st));
+		run_completed_chains();
+		return err;
+	}
 	/*
 	 * Resumed here by the spare that took over the caller when the chain
 	 * went asynchronous (spare_loop()): this thread now runs that task.
+	 * A chain that asked to go asynchronous at once (SYSLET_ASYNC) is not
+	 * run here before the caller got its 0.
 	 */
 	if (self->syslet_defer) {
 		wake_up_process(self->syslet_defer);
 		self->syslet_defer = NULL;
+		return 0;
 	}
+	run_completed_chains();
 	return 0;
 }
 
@@ -695,6 +731,14 @@ SYSCALL_DEFINE2(async_wait, struct syslet_ring __user *, ring,
 			count >= (long)min_events || READ_ONCE(stopping));
 	if (err)
 		return -EINTR;
+	if (count >= (long)min_events) {
+		long more;
+
+		/* Completions due now are posted before the caller looks. */
+		run_completed_chains();
+		if (!ring_unconsumed((unsigned long)ring, &more) && more > count)
+			count = more;
+	}
 	if (count < 0)
 		return count;
 	if (count < (long)min_events)

@@ -163,6 +163,8 @@ void __noreturn lkl_thread_handoff(struct lkl_thread *self,
  */
 void __noreturn lkl_thread_wait(struct lkl_thread *self)
 {
+	/* Whoever runs next may wait for these requests: submit them. */
+	lkl_io_flush(false);
 	lkl_ctx_prepare(&self->wait_ctx,
 			(char *)self->wait_stack + WAIT_STACK_SIZE,
 			wait_loop, self);

@@ -119,6 +119,8 @@ static blk_status_t lkl_disk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		blk_mq_end_request(rq, errno_to_blk_status(req->result));
 	} else {
 		lkl_stat_inc_owner(disk_requests_queued);
+		/* Submitted to the host in a batch (lkl_io_flush()). */
+		lkl_io_unsubmitted = true;
 	}
 	return BLK_STS_OK;
 }
