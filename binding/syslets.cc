@@ -82,6 +82,7 @@ struct CopyOut {
 struct Submission {
   uint64_t id = 0;
   char* arena = nullptr;
+  size_t arena_bytes = 0;
   uint32_t natoms = 0;
   struct lkl_syslet_atom* atoms = nullptr;
   int64_t* results = nullptr;
@@ -157,6 +158,10 @@ void Unref(Ring* r) {
 }
 
 void FreeSubmission(napi_env env, Submission* s) {
+  if (env && s->prepared) {
+    int64_t ignored;
+    napi_adjust_external_memory(env, -static_cast<int64_t>(s->arena_bytes), &ignored);
+  }
   if (env) {
     if (s->results_ref)
       napi_delete_reference(env, s->results_ref);
@@ -432,7 +437,8 @@ Submission* ParseChain(napi_env env, const double* d, size_t len, napi_value ref
       if (total > kMaxArena)
         throw DescError("the chain's buffers exceed 1 GiB");
     }
-    s->arena = static_cast<char*>(std::aligned_alloc(64, (total + 63) & ~size_t{63}));
+    s->arena_bytes = (total + 63) & ~size_t{63};
+    s->arena = static_cast<char*>(std::aligned_alloc(64, s->arena_bytes));
     if (!s->arena)
       throw DescError("out of memory for the chain's buffers");
     s->patchable.assign(size_t{s->natoms} * 6, false);
@@ -903,6 +909,9 @@ Napi::Value AsyncPrepare(const Napi::CallbackInfo& info) {
   s->prepared = true;
   s->ring = r;
   r->refs++;
+  // Kept until the chain is collected: let the collector know its size.
+  int64_t ignored;
+  napi_adjust_external_memory(env, static_cast<int64_t>(s->arena_bytes), &ignored);
   napi_value v;
   napi_typedarray_type type;
   size_t length;

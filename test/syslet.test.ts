@@ -388,14 +388,16 @@ describe('prepared chains (laid out once per ring, run many times)', () => {
     b.close();
   });
 
-  it('a buffer detached between two runs refuses the next run before anything reaches the kernel', () => {
+  // A chain's first run on a ring is laid out for that run; the second
+  // keeps its layout (checked natively at each run from then on).
+  it.each([1, 2, 3])('a buffer detached after %i run(s) refuses the next run before anything reaches the kernel', (runs) => {
     const ring = k.createRing();
     const memory = new ArrayBuffer(8);
     const c = k.syslet();
     const fd = c.open(`${MNT}/text`, 'r', undefined, { stopOn: 'negative' }).result;
     c.read(fd, new Uint8Array(memory));
     c.close(fd);
-    expect(k.asyncExec(c, ring).done).toBe(true);
+    for (let i = 0; i < runs; i++) expect(k.asyncExec(c, ring).done).toBe(true);
     structuredClone(memory, { transfer: [memory] });
     const before = k.stats();
     const error = thrown(() => k.asyncExec(c, ring)) as Error & { code: string };

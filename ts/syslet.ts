@@ -57,6 +57,7 @@ const ATOM_FIELDS = 4 + 6 * 3;
 const ASYNC_QUEUED = MAX_ATOMS;
 /** ... when a buffer of the chain was detached or shrunk since it was added: nothing ran. */
 const ASYNC_BUFFER_GONE = MAX_ATOMS + 1;
+const BUFFER_GONE = 'a buffer of this chain was detached (transferred) or shrunk since it was added: nothing ran; build a new chain';
 /** The end of a ring's memory that is not the kernel's (binding/syslets.cc kScratchBytes). */
 const SCRATCH_BYTES = 64;
 
@@ -273,6 +274,8 @@ export class Syslet {
   #prepared: unknown;
   #token = -1;
   #preparedFor: SysletRing | undefined;
+  /** The ring of the last run without a kept layout. */
+  #lastRing: SysletRing | undefined;
 
   /** Atoms in the chain. */
   get length(): number {
@@ -630,12 +633,20 @@ export class Syslet {
 
   /**
    * @internal  The chain's native layout for runs on @ring, made at its
-   * first submission there and reused (the chain is frozen from then on).
+   * second submission there and reused (the chain is frozen from then
+   * on); -1 for a first submission (laid out for that run only).
    */
   prepared(ring: SysletRing, ringHandle: unknown): number {
     if (this.#preparedFor === ring) {
       if (this.#inFlight) throw stateError('this chain is in flight: wait for its completion before submitting it again');
       return this.#token;
+    }
+    // A chain run once (most k.fs calls) is laid out for that run and
+    // freed at once: a layout kept until the chain is collected would hold
+    // its bounce memory meanwhile.  The second run on a ring keeps one.
+    if (this.#lastRing !== ring) {
+      this.#lastRing = ring;
+      return -1;
     }
     const [desc, refs] = this.describe(1);
     [this.#prepared, this.#token] = native.asyncPrepare(ringHandle, desc, refs);
@@ -648,6 +659,8 @@ export class Syslet {
     if (this.#inFlight) throw stateError('this chain is in flight: wait for its completion before submitting it again');
     if (this.#atoms.length === 0) throw invalidValue('chain', 'has no atoms', this);
     if (!this.#desc) this.#freeze();
+    for (const r of this.#regions.values())
+      if (r.view.byteLength < r.end) throw stateError(BUFFER_GONE);
     const desc = this.#desc!;
     desc[0] = id;
     this.#results!.fill(NOT_RUN);
@@ -890,6 +903,7 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
   submitOne(chain: Syslet): AsyncExecResult {
     if (this.#closed) throw stateError('the ring is closed');
     const token = chain.prepared(this, this.#handle);
+    if (token < 0) return this.submit([chain], false)[0]!;
     const id = this.#nextId++;
     native.asyncSubmit(token, id);
     const status = this.#scratch[1]!;
@@ -899,8 +913,7 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
       return { done: false, id, completion };
     }
     if (status < 0) throw this.#kernel.error(-status, 'async_exec');
-    if (status === ASYNC_BUFFER_GONE)
-      throw stateError('a buffer of this chain was detached (transferred) or shrunk since it was added: nothing ran; build a new chain');
+    if (status === ASYNC_BUFFER_GONE) throw stateError(BUFFER_GONE);
     const result = this.#scratch[0]!;
     return { done: true, id, result: Number.isNaN(result) ? chain.atoms[status]!.result.value! : result };
   }
