@@ -656,7 +656,9 @@ SYSCALL_DEFINE2(async_exec, struct syslet_atom __user *, atom,
 		struct syslet_ring __user *, ring)
 {
 	const struct lkl_user_window *window = current_thread_info()->user_window;
-	struct lkl_thread *self = lkl_thread_self();
+	/* The host thread a host thread's own task is bound to: its caller
+	 * (no call into the host to ask, as lkl_thread_self() does). */
+	struct lkl_thread *self = current->thread.bound;
 	struct syslet_ring hdr;
 	struct syslet_stack *st;
 	long err;
@@ -666,8 +668,7 @@ SYSCALL_DEFINE2(async_exec, struct syslet_atom __user *, atom,
 	err = ring_header((unsigned long)ring, &hdr);
 	if (err)
 		return err;
-	if (!access_ok(atom, sizeof(struct syslet_atom)))
-		return -EFAULT;
+	/* An unreadable atom fails the chain's first read of it: -EFAULT. */
 	if (window && window->count > SYSLET_MAX_RANGES)
 		return -E2BIG;
 	/* Only a host thread's own task runs chains, never a chain's. */
