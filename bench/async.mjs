@@ -155,20 +155,35 @@ function nsPerCall(fn, calls = 200_000) {
     await fh.write(chunk, 0, chunk.length, off);
   }
   await fh.close();
-  // Drop the kernel's cache: unmount and mount again.
-  k.umount('/mnt/b');
-  k.mount(disk, { type: 'ext4', at: '/mnt/b' });
   const blocks = SIZE / 4096;
-  const rnd = () => Math.floor(Math.random() * blocks) * 4096;
-  const kfh = await k.fs.open('/mnt/b/rand');
   const kbufs = Array.from({ length: 32 }, () => Buffer.alloc(4096));
+  /** One pass over every block of the file in a random order, the kernel's cache dropped first (unmount, mount): ops/s. */
+  async function coldPass() {
+    k.umount('/mnt/b');
+    k.mount(disk, { type: 'ext4', at: '/mnt/b' });
+    const order = Uint32Array.from({ length: blocks }, (_, i) => i);
+    for (let i = blocks - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const kfh = await k.fs.open('/mnt/b/rand');
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(kbufs.map(async (b) => {
+      while (next < blocks) await kfh.read(b, 0, 4096, order[next++] * 4096);
+    }));
+    const ops = blocks / ((performance.now() - start) / 1000);
+    await kfh.close();
+    return ops;
+  }
   const before = k.stats();
   const wakeupsBefore = k.ringWakeups();
-  const kiops = await opsPerSecond((lane) => kfh.read(kbufs[lane], 0, 4096, rnd()), 32, 3);
+  const passes = [];
+  for (let t = 0; t < 3; t++) passes.push(await coldPass());
+  const kiops = passes.sort((a, b) => a - b)[1];
   const after = k.stats();
   const wakeups = k.ringWakeups() - wakeupsBefore;
   const completions = after.sysletCompletions - before.sysletCompletions;
-  await kfh.close();
   record('randread_4k_qd32_tmpfs', 'lkl-kfs', 'throughput', kiops, 'ops/s');
   // An image on tmpfs is read inline at submission (the disk driver's
   // fast path): the chains never sleep, nothing goes through the ring.
