@@ -72,8 +72,13 @@ if (!process.env.npm_config_nodedir && existsSync(join(localHeaders, 'include/no
   gypArgs.push(`--nodedir=${localHeaders}`);
 if (mtime(join(root, 'build/Makefile')) < mtime(join(root, 'binding.gyp')))
   run(process.execPath, [nodeGyp, 'configure', ...gypArgs]);
-// node-gyp's make does not know the addon depends on liblkl.a: relink by hand.
-if (mtime(addon) < mtime(library)) rmSync(addon, { force: true });
+// node-gyp's make does not know the addon depends on liblkl.a: relink by
+// hand.  The link's own output (obj.target) must go too: build/Release's
+// copy alone would be copied again from the stale link.
+if (mtime(addon) < mtime(library)) {
+  rmSync(addon, { force: true });
+  rmSync(join(root, 'build/Release/obj.target/lkl.node'), { force: true });
+}
 run(process.execPath, [nodeGyp, 'build', ...gypArgs]);
 
 const stamp = join(root, 'dist/.build-stamp');
