@@ -947,23 +947,34 @@ Napi::Value AsyncPrepare(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Sets argument @arg of atom @atom of a prepared chain to @value: only a
+// plain integer slot (never a pointer, a byte count or a result
+// reference), only a safe integer.  False if it is not one.
+bool PatchSlot(Submission* s, double atom, double arg, double value) {
+  if (!(atom >= 0 && atom < s->natoms && atom == static_cast<double>(static_cast<uint32_t>(atom))) ||
+      !(arg >= 0 && arg < 6 && arg == static_cast<double>(static_cast<uint32_t>(arg))))
+    return false;
+  size_t slot = static_cast<size_t>(atom) * 6 + static_cast<size_t>(arg);
+  if (!s->patchable[slot] || !(value >= -9007199254740991.0 && value <= 9007199254740991.0) ||
+      value != static_cast<double>(static_cast<int64_t>(value)))
+    return false;
+  int64_t* slots = reinterpret_cast<int64_t*>(s->arena + s->natoms * sizeof(struct lkl_syslet_atom));
+  slots[slot] = static_cast<int64_t>(value);
+  return true;
+}
+
 // asyncPatch(handle, atom, arg, value): a new value for a plain integer
 // argument (a position...) of a prepared chain that is not in flight.
 Napi::Value AsyncPatch(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   Submission* s = GetPrepared(env, info[0]);
-  uint32_t atom = info[1].As<Napi::Number>().Uint32Value();
-  uint32_t arg = info[2].As<Napi::Number>().Uint32Value();
+  double atom = info[1].As<Napi::Number>().DoubleValue();
+  double arg = info[2].As<Napi::Number>().DoubleValue();
   double value = info[3].As<Napi::Number>().DoubleValue();
   if (s->in_flight)
     throw Napi::Error::New(env, "asyncPatch: the chain is in flight");
-  if (atom >= s->natoms || arg >= 6 || !s->patchable[atom * 6 + arg])
-    throw Napi::RangeError::New(env, "asyncPatch: not a plain integer argument of the chain");
-  if (!(value >= -9007199254740991.0 && value <= 9007199254740991.0) ||
-      value != static_cast<double>(static_cast<int64_t>(value)))
-    throw Napi::RangeError::New(env, "asyncPatch: the value is not a safe integer");
-  int64_t* slots = reinterpret_cast<int64_t*>(s->arena + s->natoms * sizeof(struct lkl_syslet_atom));
-  slots[atom * 6 + arg] = static_cast<int64_t>(value);
+  if (!PatchSlot(s, atom, arg, value))
+    throw Napi::RangeError::New(env, "asyncPatch: not a safe integer for a plain integer argument of the chain");
   return Napi::Env(env).Undefined();
 }
 
@@ -978,15 +989,18 @@ Napi::Value AsyncPatch(const Napi::CallbackInfo& info) {
 // of N-API calls, a copy in of what the kernel reads and a copy out of what
 // it wrote.
 napi_value AsyncSubmit(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 5;
+  napi_value argv[5];
   Submission* s = nullptr;
-  double token = -1, id = 0;
+  double token = -1, id = 0, patch[3] = {-1, 0, 0};
 
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
       napi_get_value_double(env, argv[0], &token) != napi_ok || !(s = PreparedByToken(token)) ||
-      napi_get_value_double(env, argv[1], &id) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "asyncSubmit(prepared chain token, id)");
+      napi_get_value_double(env, argv[1], &id) != napi_ok ||
+      (argc >= 5 && (napi_get_value_double(env, argv[2], &patch[0]) != napi_ok ||
+                     napi_get_value_double(env, argv[3], &patch[1]) != napi_ok ||
+                     napi_get_value_double(env, argv[4], &patch[2]) != napi_ok))) {
+    napi_throw_type_error(env, nullptr, "asyncSubmit(prepared chain token, id, patch atom?, arg?, value?)");
     return nullptr;
   }
   Ring* r = s->ring;
@@ -1001,6 +1015,10 @@ napi_value AsyncSubmit(napi_env env, napi_callback_info cbinfo) {
   if (!(id >= 1 && id <= 9007199254740991.0) ||
       (!r->in_flight.empty() && r->in_flight.count(static_cast<uint64_t>(id)))) {
     napi_throw_range_error(env, nullptr, "asyncSubmit: a bad or busy submission id");
+    return nullptr;
+  }
+  if (patch[0] >= 0 && !PatchSlot(s, patch[0], patch[1], patch[2])) {
+    napi_throw_range_error(env, nullptr, "asyncSubmit: the patch is not a safe integer for a plain integer argument");
     return nullptr;
   }
   // Every view the chain reads or fills, checked now: a detached one

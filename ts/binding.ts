@@ -55,9 +55,10 @@ export interface NativeBinding {
   /**
    * Runs a prepared chain; the outcome goes to the ring's scratch: [1] the
    * last atom's index (done; [0] its result, NaN if unsafe), ASYNC_QUEUED,
-   * ASYNC_BUFFER_GONE, or -errno.
+   * ASYNC_BUFFER_GONE, or -errno.  With patchAtom >= 0, first sets that
+   * plain integer argument (as asyncPatch).
    */
-  asyncSubmit(token: number, id: number): void;
+  asyncSubmit(token: number, id: number, patchAtom?: number, patchArg?: number, patchValue?: number): void;
 }
 
 export const KERNEL_NEVER_BOOTED = 0;

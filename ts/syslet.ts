@@ -276,6 +276,10 @@ export class Syslet {
   #preparedFor: SysletRing | undefined;
   /** The ring of the last run without a kept layout. */
   #lastRing: SysletRing | undefined;
+  /** An argument changed since the layout was made or last run (setNumberArg): atom -1 when none. */
+  #patchAtom = -1;
+  #patchArg = 0;
+  #patchValue = 0;
 
   /** Atoms in the chain. */
   get length(): number {
@@ -650,6 +654,7 @@ export class Syslet {
     }
     const [desc, refs] = this.describe(1);
     [this.#prepared, this.#token] = native.asyncPrepare(ringHandle, desc, refs);
+    this.#patchAtom = -1; // the description has every value
     this.#preparedFor = ring;
     return this.#token;
   }
@@ -747,7 +752,22 @@ export class Syslet {
     if (!a || a.kind !== ARG_NUMBER || !Number.isSafeInteger(value)) throw invalidValue('arg', 'is not a number argument', arg);
     a.value = value;
     if (this.#desc) this.#desc[5 + this.#regions.size * 4 + index * ATOM_FIELDS + 4 + arg * 3 + 1] = value;
-    if (this.#preparedFor) native.asyncPatch(this.#prepared, index, arg, value);
+    if (!this.#preparedFor) return;
+    // The prepared layout takes it with the next run (one N-API call less
+    // per positional k.fs read); a second slot changed meanwhile goes now.
+    if (this.#patchAtom >= 0 && (this.#patchAtom !== index || this.#patchArg !== arg))
+      native.asyncPatch(this.#prepared, this.#patchAtom, this.#patchArg, this.#patchValue);
+    this.#patchAtom = index;
+    this.#patchArg = arg;
+    this.#patchValue = value;
+  }
+
+  /** @internal  The pending patch for the next run of the prepared layout: [atom (-1: none), arg, value]; cleared. */
+  takePatch(out: Float64Array): void {
+    out[0] = this.#patchAtom;
+    out[1] = this.#patchArg;
+    out[2] = this.#patchValue;
+    this.#patchAtom = -1;
   }
 
   /** @internal  Going in flight, the results read "not run" until the completion. */
@@ -790,6 +810,8 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
   readonly #ids: Float64Array;
   readonly #pending = new Map<number, Pending>();
   readonly #out = new Float64Array(2);
+  /** Scratch for Syslet.takePatch. */
+  readonly #patch = new Float64Array(3);
   #tail = 0;
   #nextId = 1;
   #closed = false;
@@ -905,7 +927,9 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
     const token = chain.prepared(this, this.#handle);
     if (token < 0) return this.submit([chain], false)[0]!;
     const id = this.#nextId++;
-    native.asyncSubmit(token, id);
+    const patch = this.#patch;
+    chain.takePatch(patch);
+    native.asyncSubmit(token, id, patch[0]!, patch[1]!, patch[2]!);
     const status = this.#scratch[1]!;
     if (status === ASYNC_QUEUED) {
       chain.setInFlight(true);
