@@ -175,11 +175,6 @@ static inline void lkl_io_flush(bool lazy)
 		lkl_io_unsubmitted = lkl_ops->io_flush(lazy);
 }
 
-/* syscalls.c */
-bool lkl_syscall_refused_when_confined(long nr);
-bool lkl_syscall_asks_direct_io(long nr, const long *args);
-long lkl_finish_syscall(long ret);
-
 /* irq.c */
 void lkl_irq_raise_pending(int irq);
 extern bool lkl_test_irq_panics;

@@ -35,6 +35,7 @@
 #include <asm/syslet.h>
 #include <asm/switch_to.h>
 #include "lkl.h"
+#include "syscall_checks.h"
 
 /*
  * The top of each pool stack: the spare's own frames (it sleeps in
