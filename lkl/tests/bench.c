@@ -8,7 +8,9 @@
  * a second table gives each syslet figure next to its baseline.
  * LKL_BENCH_SYSLET_ONLY=1 runs only those; LKL_BENCH_SYSLET_DISK=tmpfs or
  * =odirect_disk (with ONLY) runs only that disk's random-read scenarios (the
- * latency disk is part of tmpfs), =none only the others, for profiling.
+ * latency disk is part of tmpfs; =latency runs it alone), =none only the
+ * others, for profiling.  The random reads run with the kernel's readahead
+ * off (see readahead_off()); LKL_BENCH_READAHEAD=1 keeps it on.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -27,7 +29,9 @@
 #include <lkl_host.h>
 #include <lkl/syscalls.h>
 #include <lkl/linux/fcntl.h>
+#include <lkl/asm-generic/errno-base.h>
 #include <lkl/linux/fs.h>
+#include <lkl/linux/stat.h>
 #include <lkl/syslet.h>
 
 #define TRIALS 7
@@ -220,6 +224,60 @@ static char *scenario_name(const char *what, const char *where)
 	return name;
 }
 
+/*
+ * Where the blocks of the kernel's open file @fd (FILE_SIZE long) sit in its
+ * image, in 4 KiB blocks: the host's baselines read those.  Not blocks of the
+ * image at large: the image is sparse (truncate, then mke2fs), and the host
+ * reads a hole without touching its medium, which flattered the baselines
+ * (2x for the O_DIRECT read).
+ */
+static unsigned long file_blocks[FILE_SIZE / 4096];
+
+static void map_file_blocks(long fd)
+{
+	for (unsigned long i = 0; i < FILE_SIZE / 4096; i++) {
+		int block = i;
+
+		if (lkl_sys_ioctl(fd, LKL_FIBMAP, (long)&block) || block <= 0)
+			abort();
+		file_blocks[i] = block;
+	}
+}
+
+/*
+ * Readahead off for the disk holding @path (its read_ahead_kb in sysfs):
+ * each read is then one 4 KiB request, as each of the host's reads is.
+ * With it on, a pass that reads every block once finds about a third of
+ * them already read by an earlier request of several blocks.  (fadvise is
+ * not there to do it per file: the kernel has no ADVISE_SYSCALLS without
+ * an MMU.)  Returns 0, or says why not and returns -1.
+ */
+static int readahead_off(const char *path)
+{
+	struct lkl_statx stx;
+	char knob[96];
+	long fd, r;
+
+	if (getenv("LKL_BENCH_READAHEAD"))
+		return 0;	/* kept on, to see what it changes */
+	r = lkl_sys_statx(LKL_AT_FDCWD, path, 0, LKL_STATX_TYPE, &stx);
+	if (r < 0) {
+		fprintf(stderr, "bench: statx %s: %s\n", path, lkl_strerror(r));
+		return -1;
+	}
+	snprintf(knob, sizeof(knob), "/sys/dev/block/%u:%u/queue/read_ahead_kb",
+		 stx.stx_dev_major, stx.stx_dev_minor);
+	fd = lkl_sys_openat(LKL_AT_FDCWD, knob, LKL_O_WRONLY, 0);
+	r = fd < 0 ? fd : lkl_sys_write(fd, "0", 1);
+	if (fd >= 0)
+		lkl_sys_close(fd);
+	if (r < 0) {
+		fprintf(stderr, "bench: cannot write %s: %s\n", knob, lkl_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
 static void disk_bench(const char *dir, const char *label)
 {
 	char img[256], host_file[256], cmd[600];
@@ -293,14 +351,15 @@ static void disk_bench(const char *dir, const char *label)
 	}
 	record(scenario_name("randread_4k_qd1_uncached", label), "lkl", "latency",
 	       (now_ns() - t0) / RAND_READS / 1e3, "us");
+	map_file_blocks(fd);
 	lkl_sys_close(fd);
 
 	host_drop_caches(imgfd);
 	t0 = now_ns();
 	for (int i = 0; i < RAND_READS; i++) {
-		unsigned long off = (lrand48() % (FILE_SIZE / 4096)) * 4096;
+		unsigned long off = file_blocks[lrand48() % (FILE_SIZE / 4096)] * 4096;
 
-		if (pread(imgfd, chunk, 4096, off) != 4096)
+		if (pread(imgfd, chunk, 4096, off) != 4096 || chunk[0] != 0x5a)
 			abort();
 	}
 	record(scenario_name("randread_4k_qd1_uncached", label), "host", "latency",
@@ -315,9 +374,9 @@ static void disk_bench(const char *dir, const char *label)
 /*
  * direct-randread-qd1: 4 KiB random reads at QD1 of a file in an ext4 image
  * on the VM's disk, attached with LKL_DISK_DIRECT; the kernel's page cache is
- * dropped, readahead is off (POSIX_FADV_RANDOM) and every block is read once,
+ * dropped, readahead is off (readahead_off()) and every block is read once,
  * so each read goes to the host's device.  The host baseline: pread with
- * O_DIRECT of as many distinct blocks of the same image file.
+ * O_DIRECT of as many distinct blocks of the file, where the image holds them.
  */
 static void shuffle(unsigned long *v, unsigned long n)
 {
@@ -362,8 +421,9 @@ static void direct_bench(const char *dir)
 	lkl_sys_close(fd);
 	kernel_drop_caches();
 
+	if (readahead_off("/mnt/direct/f"))
+		abort();
 	fd = lkl_sys_openat(LKL_AT_FDCWD, "/mnt/direct/f", LKL_O_RDONLY, 0);
-	lkl_sys_fadvise64(fd, 0, 0, POSIX_FADV_RANDOM);
 	lkl_sys_pread64(fd, abuf, 4096, 0);	/* the extent tree, once */
 	shuffle(blocks, FILE_SIZE / 4096);
 	lkl_stats(&before, sizeof(before));
@@ -380,13 +440,17 @@ static void direct_bench(const char *dir)
 	       (double)(after.cpu_thread_wakeups - before.cpu_thread_wakeups) / RAND_READS, "count");
 	record("direct-randread-qd1", "lkl", "disk_requests_per_read",
 	       (double)(after.disk_requests_queued - before.disk_requests_queued) / RAND_READS, "count");
+
+	/* The host reads the same blocks, in a random order of its own. */
+	map_file_blocks(fd);
 	lkl_sys_close(fd);
 
 	imgfd = open(img, O_RDONLY | O_DIRECT);
 	shuffle(blocks, FILE_SIZE / 4096);
 	t0 = now_ns();
 	for (int i = 0; i < RAND_READS; i++)
-		if (pread(imgfd, abuf, 4096, blocks[i] * 4096) != 4096)
+		if (pread(imgfd, abuf, 4096, file_blocks[blocks[i]] * 4096) != 4096 ||
+		    abuf[0] != 0x5a)	/* the file's bytes, or the map is wrong */
 			abort();
 	record("direct-randread-qd1", "host", "latency", (now_ns() - t0) / RAND_READS / 1e3, "us");
 	close(imgfd);
@@ -862,11 +926,11 @@ static long open_for_randread(const char *path)
 	long fd;
 
 	kernel_drop_caches();
+	if (readahead_off(path))
+		return -LKL_EINVAL;
 	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY, 0);
 	if (fd < 0)
 		return fd;
-	/* No readahead: each read is one 4 KiB request to the disk. */
-	lkl_sys_fadvise64(fd, 0, 0, POSIX_FADV_RANDOM);
 	lkl_sys_pread64(fd, chunk, 4096, 0);	/* the extent tree, once */
 	return fd;
 }
@@ -958,7 +1022,8 @@ static void uring_trial(struct randread_runs *runs, int imgfd, long n)
  * also randread_4k_latency_disk: the same image attached with a 200 us
  * latency per request, 32 in flight against 1.
  */
-static void syslet_randread_bench(const char *dir, const char *label, int flags)
+static void syslet_randread_bench(const char *dir, const char *label, int flags,
+				  int latency_only)
 {
 	const char *sc = scenario_name("randread_4k_qd32", label);
 	char img[256];
@@ -991,7 +1056,7 @@ static void syslet_randread_bench(const char *dir, const char *label, int flags)
 	imgfd = open(img, O_RDONLY | (flags & LKL_DISK_DIRECT ? O_DIRECT : 0));
 	if (imgfd < 0)
 		fprintf(stderr, "bench: cannot open %s for the host's reads\n", img);
-	for (int t = 0; t < IO_TRIALS; t++) {
+	for (int t = 0; t < IO_TRIALS && !latency_only; t++) {
 		syslet_trial(&lkl, sc, "/mnt/sbench/f", FILE_BLOCKS, QD_MAX);
 		uring_trial(&host, imgfd, FILE_BLOCKS);
 	}
@@ -1036,11 +1101,11 @@ static void syslet_bench(void)
 		syslet_cachemiss();
 		watch_stop();
 	}
-	if (!only || !strcmp(only, "tmpfs"))
-		syslet_randread_bench("/dev/shm", "tmpfs", 0);
+	if (!only || !strcmp(only, "tmpfs") || !strcmp(only, "latency"))
+		syslet_randread_bench("/dev/shm", "tmpfs", 0, only && !strcmp(only, "latency"));
 	if (!only || !strcmp(only, "odirect_disk"))
 		syslet_randread_bench(getenv("LKL_BENCH_DISK_DIR") ?: "/var/tmp", "odirect_disk",
-				      LKL_DISK_DIRECT);
+				      LKL_DISK_DIRECT, 0);
 }
 
 /*
@@ -1108,14 +1173,15 @@ static void print_results(void)
 			continue;
 		for (int j = 0; j < nresults; j++)
 			if (!strcmp(results[j].scenario, r->scenario) &&
+			    !strcmp(results[j].metric, r->metric) &&
 			    !strcmp(results[j].system, "host"))
 				h = &results[j];
 		if (h)
 			printf("%-34s %9.1f %-4s %9.1f %-4s %8.2f\n", r->scenario, r->value,
 			       r->unit, h->value, h->unit, r->value / h->value);
 		else
-			printf("%-34s %9.1f %-4s %14s %8s\n", r->scenario, r->value, r->unit,
-			       "-", "-");
+			printf("%-34s %9.3f %-4s %14s %8s  (%s)\n", r->scenario, r->value, r->unit,
+			       "-", "-", r->metric);
 	}
 	printf("(boot itself: %.1f ms)\n", boot_ms);
 	print_syslet_table();
@@ -1171,6 +1237,8 @@ int main(void)
 	memset(chunk, 0x5a, CHUNK);
 	lkl_sys_mkdirat(LKL_AT_FDCWD, "/proc", 0555);
 	lkl_sys_mount("proc", "/proc", "proc", 0, NULL);
+	lkl_sys_mkdirat(LKL_AT_FDCWD, "/sys", 0555);
+	lkl_sys_mount("sysfs", "/sys", "sysfs", 0, NULL);
 	if (!syslet_only && !getenv("LKL_BENCH_DIRECT_ONLY")) {
 		disk_bench("/dev/shm", "tmpfs");
 		disk_bench(getenv("LKL_BENCH_DISK_DIR") ?: "/var/tmp", "disk");
