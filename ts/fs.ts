@@ -8,9 +8,9 @@
 // "k.fs".
 
 import { invalidType, invalidValue, outOfRange } from './errors.js';
-import { openFlags } from './generated/constants.js';
+import { atFlags, openFlags } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
-import { Dirent, Stats } from './stats.js';
+import { BigIntStats, Dirent, Stats } from './stats.js';
 import { openFlagsOf } from './sys.js';
 import { Syslet, type SysletAtom, type SysletRing } from './syslet.js';
 import * as check from './validate.js';
@@ -427,15 +427,28 @@ export class FileHandle {
     return { bytesWritten: n, buffer: data };
   }
 
-  /** stat(): the file's Stats (fstat). */
-  async stat(options?: { bigint?: boolean }): Promise<Stats> {
+  /**
+   * stat({ bigint }): the file's Stats (one fstat atom), or with bigint
+   * BigIntStats (one statx(fd, '', AT_EMPTY_PATH) atom).
+   */
+  stat(options?: { bigint?: false }): Promise<Stats>;
+  stat(options: { bigint: true }): Promise<BigIntStats>;
+  stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+  async stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     const call = new Call(this.#fs, FileHandle.prototype.stat);
-    if (check.options<{ bigint?: boolean }>('options', options).bigint) throw notImplemented('stat({ bigint: true })');
+    const bigint = checkBoolean('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
     const fd = this.#begin('fstat', call);
     const chain = new Syslet();
-    const atom = chain.fstat(fd);
-    await this.#one(call, chain, 'fstat');
-    return atom.stats()!;
+    let atom: SysletAtom;
+    try {
+      atom = bigint ? chain.statx(fd, '', { flags: atFlags.AT_EMPTY_PATH }) : chain.fstat(fd);
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+    const r = this.#one(call, chain, 'fstat');
+    if (typeof r !== 'number') await r;
+    return bigint ? new BigIntStats(atom.buffer!) : atom.stats()!;
   }
 
   /** truncate(len = 0): ftruncate (a negative length means 0, as node:fs). */
@@ -721,26 +734,38 @@ export class KernelFs {
     }
   }
 
-  /** stat(path): Stats, following symbolic links (one newfstatat atom). */
-  async stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats> {
+  /**
+   * stat(path, { bigint }): Stats, following symbolic links (one newfstatat
+   * atom); with bigint, BigIntStats (one statx atom: nanoseconds and
+   * birthtime).
+   */
+  stat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
+  stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
+  stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+  async stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     const call = new Call(this, KernelFs.prototype.stat);
     return this.#stat(call, path, options, false);
   }
 
-  /** lstat(path): Stats of a symbolic link itself. */
-  async lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats> {
+  /** lstat(path, { bigint }): Stats (or BigIntStats) of a symbolic link itself. */
+  lstat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
+  lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
+  lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+  async lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     const call = new Call(this, KernelFs.prototype.lstat);
     return this.#stat(call, path, options, true);
   }
 
-  async #stat(call: Call, path: PathLike, options: unknown, link: boolean): Promise<Stats> {
-    if (check.options<{ bigint?: boolean }>('options', options).bigint) throw notImplemented(`${link ? 'lstat' : 'stat'}({ bigint: true })`);
+  async #stat(call: Call, path: PathLike, options: unknown, link: boolean): Promise<Stats | BigIntStats> {
+    const bigint = checkBoolean('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
     const chain = new Syslet();
-    const atom = link ? chain.lstat(path) : chain.stat(path);
+    let atom: SysletAtom;
+    if (bigint) atom = chain.statx(atFlags.AT_FDCWD, path, { flags: link ? atFlags.AT_SYMLINK_NOFOLLOW : 0 });
+    else atom = link ? chain.lstat(path) : chain.stat(path);
     let r: MaybeAsync = call.run(chain);
     if (typeof r !== 'number') r = await r;
     if (r < 0) throw call.error(-r, link ? 'lstat' : 'stat', path);
-    return atom.stats()!;
+    return bigint ? new BigIntStats(atom.buffer!) : atom.stats()!;
   }
 
   /**

@@ -6,7 +6,7 @@ export type { KernelStats } from './kernel.js';
 export type { BootOptions, AttachOptions, MountOptions, Disk, KernelState } from './kernel.js';
 export { Sys, socketConstants } from './sys.js';
 export type { ReadOptions, ReaddirOptions, MkdirOptions, Whence } from './sys.js';
-export { Stats, Dirent } from './stats.js';
+export { Stats, BigIntStats, Dirent } from './stats.js';
 export { KernelFs, FileHandle, AbortError } from './fs.js';
 export type { PathLike, ReadFileOptions, WriteFileOptions, FsMkdirOptions, RmOptions, FsReaddirOptions, FileReadOptions, FileReadResult, FileWriteResult } from './fs.js';
 export { Syslet, SysletAtom, SysletResult, SysletRing } from './syslet.js';
