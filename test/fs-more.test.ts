@@ -144,6 +144,116 @@ function files(s: CaseSide): void {
   s.sync.symlinkSync('../top', `${s.d}/t/a/to-top`);
 }
 
+describe('FileHandle readFile, writeFile, appendFile, readv, writev', () => {
+  const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
+    ['readFile', (s) => withHandle(s, 'r', (fh) => fh.readFile())],
+    ['readFile utf8 (a string option)', (s) => withHandle(s, 'r', (fh) => fh.readFile('utf8'))],
+    ['readFile { encoding: "hex" }', (s) => withHandle(s, 'r', (fh) => fh.readFile({ encoding: 'hex' }))],
+    ['readFile after a partial read: the rest, then nothing', (s) =>
+      withHandle(s, 'r', async (fh) => [await fh.read(Buffer.alloc(6), 0, 6, null), await fh.readFile('utf8'), await fh.readFile('utf8')])],
+    ['readFile after a positional read: the whole file (the position did not move)', (s) =>
+      withHandle(s, 'r', async (fh) => [await fh.read(Buffer.alloc(6), 0, 6, 3), await fh.readFile('utf8')])],
+    ['readFile of 200 KiB (more than the first chain)', (s) => withHandle(s, 'r', async (fh) => (await fh.readFile()).equals(big), 'big')],
+    ['readFile of 200 KiB after reading 150 KiB', (s) =>
+      withHandle(s, 'r', async (fh) => {
+        await fh.read(Buffer.alloc(150 * 1024), 0, 150 * 1024, null);
+        const rest = await fh.readFile();
+        return [rest.length, rest.equals(big.subarray(150 * 1024))];
+      }, 'big')],
+    ['readFile of an empty file', (s) => (s.sync.writeFileSync(`${s.d}/e`, ''), withHandle(s, 'r', (fh) => fh.readFile(), 'e'))],
+    ['readFile on a write-only handle: EBADF', (s) => withHandle(s, 'a', (fh) => fh.readFile())],
+    ['readFile of a directory: EISDIR', (s) => withHandle(s, 'r', (fh) => fh.readFile(), 'dir')],
+    ['readFile after close: EBADF', async (s) => {
+      const fh = await s.fs.open(`${s.d}/f`);
+      await fh.close();
+      return fh.readFile();
+    }],
+    ['readFile with an aborted signal: AbortError', (s) => withHandle(s, 'r', (fh) => fh.readFile({ signal: AbortSignal.abort() }))],
+    ['writeFile at the file position, no truncation', async (s) => [
+      await withHandle(s, 'r+', async (fh) => [await fh.read(Buffer.alloc(2), 0, 2, null), await fh.writeFile('XY')]),
+      await s.fs.readFile(`${s.d}/f`, 'utf8'),
+    ]],
+    ['writeFile on a "w" handle, twice: one after the other', async (s) => [
+      await withHandle(s, 'w', async (fh) => [await fh.writeFile('one,'), await fh.writeFile(Buffer.from('two'))], 'n'),
+      await s.fs.readFile(`${s.d}/n`, 'utf8'),
+    ]],
+    ['writeFile 200 KiB, a Uint16Array and base64', async (s) => [
+      await withHandle(s, 'w', async (fh) => [await fh.writeFile(big), await fh.writeFile(new Uint16Array([1, 0xffff])), await fh.writeFile('aGk=', 'base64')], 'n'),
+      (await s.fs.readFile(`${s.d}/n`)).equals(Buffer.concat([big, Buffer.from([1, 0, 0xff, 0xff]), Buffer.from('hi')])),
+    ]],
+    ['writeFile of nothing', async (s) => [await withHandle(s, 'r+', (fh) => fh.writeFile('')), await s.fs.readFile(`${s.d}/f`, 'utf8')]],
+    ['writeFile on a read-only handle: EBADF', (s) => withHandle(s, 'r', (fh) => fh.writeFile('x'))],
+    ['writeFile after close: EBADF', async (s) => {
+      const fh = await s.fs.open(`${s.d}/f`, 'r+');
+      await fh.close();
+      return fh.writeFile('x');
+    }],
+    ['writeFile with an aborted signal: AbortError, nothing written', async (s) => [
+      await withHandle(s, 'r+', (fh) => fh.writeFile('x', { signal: AbortSignal.abort() })).catch((e: Error) => e.name),
+      await s.fs.readFile(`${s.d}/f`, 'utf8'),
+    ]],
+    ['appendFile on an "a" handle', async (s) => [
+      await withHandle(s, 'a', async (fh) => [await fh.appendFile('!'), await fh.appendFile(Buffer.from('?'), { encoding: 'utf8' })]),
+      await s.fs.readFile(`${s.d}/f`, 'utf8'),
+    ]],
+    ['appendFile on an "r+" handle writes at the position (as writeFile)', async (s) => [
+      await withHandle(s, 'r+', (fh) => fh.appendFile('HE')),
+      await s.fs.readFile(`${s.d}/f`, 'utf8'),
+    ]],
+    ['readv into 3 buffers at a position', (s) => withHandle(s, 'r', (fh) => fh.readv([Buffer.alloc(3), Buffer.alloc(4), Buffer.alloc(2)], 1))],
+    ['readv at the file position moves it', (s) =>
+      withHandle(s, 'r', async (fh) => [await fh.readv([Buffer.alloc(2), Buffer.alloc(3)]), await fh.readv([Buffer.alloc(4)], null), await fh.readFile('utf8')])],
+    ['readv past the end: partly filled buffers', (s) => withHandle(s, 'r', (fh) => fh.readv([Buffer.alloc(4), Buffer.alloc(4), Buffer.alloc(4)], 5))],
+    ['readv at the end of file: 0', (s) => withHandle(s, 'r', (fh) => fh.readv([Buffer.alloc(4)], 100))],
+    ['readv into typed arrays and a DataView', (s) =>
+      withHandle(s, 'r', (fh) => fh.readv([new Uint16Array(2), new DataView(new ArrayBuffer(3)), new Uint8Array(2)], 0))],
+    ['readv into empty buffers: 0', (s) => withHandle(s, 'r', (fh) => fh.readv([Buffer.alloc(0), Buffer.alloc(0)], 0))],
+    ['readv of no buffers: EINVAL', (s) => withHandle(s, 'r', (fh) => fh.readv([], 0))],
+    ['readv 200 KiB into 20 buffers', (s) =>
+      withHandle(s, 'r', async (fh) => {
+        const buffers = Array.from({ length: 20 }, () => Buffer.alloc(10 * 1024));
+        const { bytesRead } = await fh.readv(buffers, 0);
+        return [bytesRead, Buffer.concat(buffers).equals(big)];
+      }, 'big')],
+    ['readv of a directory: EISDIR', (s) => withHandle(s, 'r', (fh) => fh.readv([Buffer.alloc(4)]), 'dir')],
+    ['readv after close: EBADF', async (s) => {
+      const fh = await s.fs.open(`${s.d}/f`);
+      await fh.close();
+      return fh.readv([Buffer.alloc(4)]);
+    }],
+    ['writev then read back', async (s) => [
+      await withHandle(s, 'w+', async (fh) => [
+        await fh.writev([Buffer.from('ab'), Buffer.from('cde'), new Uint8Array([0x66])]),
+        await fh.writev([Buffer.from('XY')], 1),
+        await fh.writev([Buffer.from('!')]),
+        await fh.readv([Buffer.alloc(3), Buffer.alloc(4)], 0),
+      ], 'n'),
+      await s.fs.readFile(`${s.d}/n`, 'utf8'),
+    ]],
+    ['writev beyond the end leaves a hole', async (s) => [await withHandle(s, 'r+', (fh) => fh.writev([Buffer.from('z')], 14)), await s.fs.readFile(`${s.d}/f`)]],
+    ['writev on an "a" handle appends (position ignored, as pwrite on Linux)', async (s) => [
+      await withHandle(s, 'a', async (fh) => [await fh.writev([Buffer.from('1'), Buffer.from('2')]), await fh.writev([Buffer.from('3')], 0)]),
+      await s.fs.readFile(`${s.d}/f`, 'utf8'),
+    ]],
+    ['writev of no buffers: 0', (s) => withHandle(s, 'r+', (fh) => fh.writev([]))],
+    ['writev of empty buffers: 0', (s) => withHandle(s, 'r+', (fh) => fh.writev([Buffer.alloc(0), new Uint8Array(0)], 3))],
+    ['writev far past the end', async (s) => [await withHandle(s, 'r+', (fh) => fh.writev([Buffer.from('q')], 2 ** 20)), (await s.fs.stat(`${s.d}/f`)).size]],
+    ['writev 200 KiB from 20 buffers', async (s) => [
+      await withHandle(s, 'w', async (fh) => (await fh.writev(Array.from({ length: 20 }, (_, i) => big.subarray(i * 10240, (i + 1) * 10240)))).bytesWritten, 'n'),
+      (await s.fs.readFile(`${s.d}/n`)).equals(big),
+    ]],
+    ['writev on a read-only handle: EBADF', (s) => withHandle(s, 'r', (fh) => fh.writev([Buffer.from('x')]))],
+    ['writev after close: EBADF', async (s) => {
+      const fh = await s.fs.open(`${s.d}/f`, 'r+');
+      await fh.close();
+      return fh.writev([Buffer.from('x')]);
+    }],
+  ];
+  it.each(cases)('%s', async (_, fn) => {
+    await same(fn, files);
+  });
+});
+
 describe('bigint stats', () => {
   const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
     ['stat { bigint: true } of a file', (s) => s.fs.stat(`${s.d}/f`, { bigint: true })],

@@ -25,6 +25,7 @@ const ENOTDIR = 20;
 const EISDIR = 21;
 const EBADF = 9;
 const EOPNOTSUPP = 95;
+const EINVAL = 22;
 
 /** Entries of the per-thread ring: completions beyond it wait in the kernel, never lost. */
 const RING_ENTRIES = 1024;
@@ -76,6 +77,16 @@ export interface RmOptions {
 export interface FsReaddirOptions {
   withFileTypes?: boolean;
   encoding?: BufferEncoding | null;
+}
+
+export interface ReadVResult<T extends readonly ArrayBufferView[]> {
+  bytesRead: number;
+  buffers: T;
+}
+
+export interface WriteVResult<T extends readonly ArrayBufferView[]> {
+  bytesWritten: number;
+  buffers: T;
 }
 
 export interface FileReadOptions<T extends ArrayBufferView = Buffer> {
@@ -131,6 +142,24 @@ function notImplemented(what: string): Error {
   const error = new Error(`${what} is not implemented in k.fs`);
   (error as Error & { code: string }).code = 'ERR_METHOD_NOT_IMPLEMENTED';
   return error;
+}
+
+/** A list of buffers for readv/writev, as node:fs checks it. */
+function checkBuffers(value: unknown): ArrayBufferView[] {
+  if (!Array.isArray(value) || !value.every((v) => ArrayBuffer.isView(v))) throw invalidType('buffers', 'an ArrayBufferView[]', value);
+  for (const v of value) check.buffer('buffers', v);
+  return value as ArrayBufferView[];
+}
+
+/** A readv/writev position: null, undefined or -1 for the file position (-1 returned), else a number or bigint. */
+function vectorPosition(value: unknown): number | bigint {
+  if (value === undefined || value === null || value === -1 || value === -1n) return -1;
+  if (typeof value !== 'number' && typeof value !== 'bigint') throw invalidType('position', 'of type number or bigint', value);
+  return check.position('position', value);
+}
+
+function throwIfAborted(call: Call, signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw call.restack(abortError(signal));
 }
 
 function bytesOf(view: ArrayBufferView): Uint8Array {
@@ -449,6 +478,186 @@ export class FileHandle {
     const r = this.#one(call, chain, 'fstat');
     if (typeof r !== 'number') await r;
     return bigint ? new BigIntStats(atom.buffer!) : atom.stats()!;
+  }
+
+  /**
+   * readv(buffers, position?): one read (or pread at @position) of all the
+   * buffers' bytes into one bounce buffer, then spread over @buffers in
+   * order, so the file sees a single call as with readv(2).  Resolves with
+   * { bytesRead, buffers }.
+   */
+  async readv<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<ReadVResult<T>> {
+    const call = new Call(this.#fs, FileHandle.prototype.readv);
+    const views = checkBuffers(buffers);
+    const p = vectorPosition(position);
+    const fd = this.#begin('readv', call);
+    let total = 0;
+    for (const v of views) total += v.byteLength;
+    total = Math.min(total, MAX_RW);
+    if (views.length === 0 || total === 0) {
+      this.#end();
+      // As libuv: no buffers at all is EINVAL; empty ones read nothing.
+      if (views.length === 0) throw call.error(EINVAL, 'read');
+      return { bytesRead: 0, buffers };
+    }
+    const into = views.length === 1 ? bytesOf(views[0]!) : Buffer.allocUnsafe(total);
+    const chain = new Syslet();
+    try {
+      if (p === -1) chain.read(fd, into, { offset: 0, length: total });
+      else chain.pread(fd, into, p, { offset: 0, length: total });
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+    let n = this.#one(call, chain, 'read');
+    if (typeof n !== 'number') n = await n;
+    if (views.length > 1) {
+      let at = 0;
+      for (const v of views) {
+        if (at >= n) break;
+        const piece = Math.min(v.byteLength, n - at);
+        bytesOf(v).set(into.subarray(at, at + piece));
+        at += piece;
+      }
+    }
+    return { bytesRead: n, buffers };
+  }
+
+  /**
+   * writev(buffers, position?): the buffers' bytes gathered into one buffer
+   * and written with one write (or pwrite at @position), as writev(2) makes
+   * one call of them (it may be short, as writev(2)).  Resolves with
+   * { bytesWritten, buffers }.
+   */
+  async writev<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<WriteVResult<T>> {
+    const call = new Call(this.#fs, FileHandle.prototype.writev);
+    const views = checkBuffers(buffers);
+    const p = vectorPosition(position);
+    // As node:fs: nothing to write resolves at once.
+    if (views.length === 0) return { bytesWritten: 0, buffers };
+    const fd = this.#begin('writev', call);
+    let total = 0;
+    for (const v of views) total += v.byteLength;
+    total = Math.min(total, MAX_RW);
+    const from = views.length === 1 ? bytesOf(views[0]!) : Buffer.concat(views.map(bytesOf), total);
+    const chain = new Syslet();
+    try {
+      if (p === -1) chain.write(fd, from, { offset: 0, length: total });
+      else chain.pwrite(fd, from, p, { offset: 0, length: total });
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+    let n = this.#one(call, chain, 'write');
+    if (typeof n !== 'number') n = await n;
+    return { bytesWritten: n, buffers };
+  }
+
+  /**
+   * readFile(options | encoding): from the file position to the end of the
+   * file, as node:fs.  One chain lseek(cur) -> fstat -> read(64 KiB) ->
+   * read(1 byte, to see the end of file); a larger rest takes one more
+   * chain per 256 MiB (sized from the fstat).  The signal is checked
+   * before each chain (as node:fs checks it before each read).
+   */
+  readFile(options: { encoding: BufferEncoding; signal?: AbortSignal } | BufferEncoding): Promise<string>;
+  readFile(options?: { encoding?: null; signal?: AbortSignal } | null): Promise<Buffer>;
+  readFile(options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<string | Buffer>;
+  async readFile(options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<string | Buffer> {
+    const o = typeof options === 'string' ? { encoding: options } : check.options<ReadFileOptions>('options', options);
+    const encoding = checkEncoding('encoding', o.encoding);
+    const signal = checkSignal(o.signal);
+    const call = new Call(this.#fs, FileHandle.prototype.readFile, undefined, true);
+    throwIfAborted(call, signal);
+    const fd = this.#begin('readFile', call);
+    try {
+      const first = Buffer.allocUnsafeSlow(READ_GUESS);
+      const probe = Buffer.allocUnsafe(1);
+      const chain = new Syslet();
+      const seek = chain.lseek(fd, 0, 'cur');
+      const stat = chain.fstat(fd, { stopOn: 'negative' });
+      const read = chain.read(fd, first, { stopOn: 'nonPositive' });
+      const more = chain.read(fd, probe);
+      let r: MaybeAsync = call.run(chain);
+      if (typeof r !== 'number') r = await r;
+      if (value(stat) < 0) throw call.error(-value(stat), 'fstat');
+      if (value(read) < 0) throw call.error(-value(read), 'read');
+      let total = value(read);
+      if (total === 0 || value(more) === 0) return encoding ? first.toString(encoding, 0, total) : Buffer.from(first.subarray(0, total));
+      if (value(more) < 0) throw call.error(-value(more), 'read');
+      const pieces = [first.subarray(0, total), Buffer.from(probe)];
+      total += 1;
+      // What is left, from the size and where the file position was.
+      const start = Math.max(value(seek), 0);
+      const size = stat.stats()!.size;
+      for (;;) {
+        throwIfAborted(call, signal);
+        if (total > READ_MAX) throw fileTooLarge(total);
+        const buffer = Buffer.allocUnsafeSlow(Math.min(PIECE, Math.max(size - start - total, READ_GUESS)));
+        const next = Buffer.allocUnsafe(1);
+        const c = new Syslet();
+        const rd = c.read(fd, buffer, { stopOn: 'nonPositive' });
+        const pr = c.read(fd, next);
+        let n: MaybeAsync = call.run(c);
+        if (typeof n !== 'number') n = await n;
+        if (value(rd) < 0) throw call.error(-value(rd), 'read');
+        if (value(rd) === 0) break;
+        pieces.push(buffer.subarray(0, value(rd)));
+        total += value(rd);
+        if (value(pr) === 0) break;
+        if (value(pr) < 0) throw call.error(-value(pr), 'read');
+        pieces.push(Buffer.from(next));
+        total += 1;
+      }
+      if (total > READ_MAX) throw fileTooLarge(total);
+      const data = Buffer.concat(pieces, total);
+      return encoding ? data.toString(encoding) : data;
+    } finally {
+      this.#end();
+    }
+  }
+
+  /**
+   * writeFile(data, options | encoding): writes @data (a string in
+   * options.encoding, default UTF-8, or a Buffer/TypedArray/DataView) at
+   * the file position, as node:fs (no truncation: open with 'w' for that).
+   * One write atom per 256 MiB, more after a short write.
+   */
+  async writeFile(data: string | ArrayBufferView, options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<void> {
+    return this.#writeAll(FileHandle.prototype.writeFile, data, options);
+  }
+
+  /** appendFile(data, options): as node:fs, writeFile on the handle (open it with 'a' to append). */
+  async appendFile(data: string | ArrayBufferView, options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<void> {
+    return this.#writeAll(FileHandle.prototype.appendFile, data, options);
+  }
+
+  async #writeAll(fn: (...args: never[]) => unknown, data: unknown, options: unknown): Promise<void> {
+    const o: Partial<WriteFileOptions> = typeof options === 'string' ? { encoding: options as BufferEncoding } : check.options<WriteFileOptions>('options', options);
+    const encoding = checkEncoding('encoding', o.encoding) ?? 'utf8';
+    const signal = checkSignal(o.signal);
+    const call = new Call(this.#fs, fn);
+    let bytes: Uint8Array;
+    if (typeof data === 'string') bytes = Buffer.from(data, encoding);
+    else if (ArrayBuffer.isView(data)) bytes = bytesOf(check.buffer('data', data));
+    else throw invalidType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+    throwIfAborted(call, signal);
+    const fd = this.#begin('write', call);
+    try {
+      let done = 0;
+      while (done < bytes.byteLength) {
+        if (done > 0) throwIfAborted(call, signal);
+        const chain = new Syslet();
+        chain.write(fd, bytes, { offset: done, length: Math.min(PIECE, bytes.byteLength - done) });
+        let n: MaybeAsync = call.run(chain);
+        if (typeof n !== 'number') n = await n;
+        if (n < 0) throw call.error(-n, 'write');
+        if (n === 0) throw call.error(28 /* ENOSPC */, 'write');
+        done += n;
+      }
+    } finally {
+      this.#end();
+    }
   }
 
   /** truncate(len = 0): ftruncate (a negative length means 0, as node:fs). */
