@@ -5,10 +5,10 @@
 // node:fs/promises in a host temporary folder and with k.fs in an ext4 image
 // on the same layout; results and error codes must be the same.
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
-import { BigIntStats, Dirent, Kernel, Stats } from '../dist/index.js';
+import { BigIntStats, Dir, Dirent, Kernel, Stats, type Disk } from '../dist/index.js';
 import { bootForTests, makeExt4Image, tempDir } from './helpers.js';
 
 let k: Kernel;
@@ -254,6 +254,132 @@ describe('FileHandle readFile, writeFile, appendFile, readv, writev', () => {
   });
 });
 
+describe('opendir and Dir', () => {
+  const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
+    ['iterate with for await: every entry, then closed', async (s) => {
+      const dir = await s.fs.opendir(s.d);
+      const seen = [];
+      for await (const e of dir) seen.push(e);
+      return [dir.path, sorted(seen), await (async () => dir.close())().catch((e: { code: string }) => e.code)];
+    }],
+    ['break out of for await closes the Dir', async (s) => {
+      const dir = await s.fs.opendir(s.d);
+      let n = 0;
+      for await (const e of dir) {
+        void e;
+        if (++n === 2) break;
+      }
+      // node:fs's Dir throws these synchronously; k.fs rejects (a deliberate difference).
+      const code = (fn: () => Promise<unknown>): Promise<unknown> => (async () => fn())().catch((e: { code: string }) => e.code);
+      return [n, await code(() => dir.read()), await code(() => dir.close())];
+    }],
+    ['read() one by one, null at the end, then close()', async (s) => {
+      const dir = await s.fs.opendir(`${s.d}/t/a`);
+      const seen = [];
+      for (let e = await dir.read(); e !== null; e = await dir.read()) seen.push(e);
+      return [sorted(seen), await dir.read(), await dir.close()];
+    }],
+    ['reads called together come in order, without repeats', async (s) => {
+      const dir = await s.fs.opendir(`${s.d}/t`);
+      const all = await Promise.all([dir.read(), dir.read(), dir.read(), dir.read(), dir.read()]);
+      await dir.close();
+      return [all.filter((e) => e === null).length, new Set(all.filter(Boolean).map((e) => e.name)).size, sorted(all.filter(Boolean))];
+    }],
+    ['an empty directory', async (s) => {
+      const dir = await s.fs.opendir(`${s.d}/t/empty`);
+      return [await dir.read(), await dir.close()];
+    }],
+    ['recursive: the whole tree', async (s) => {
+      const seen = [];
+      for await (const e of await s.fs.opendir(`${s.d}/t`, { recursive: true })) seen.push(e);
+      return sorted(seen);
+    }],
+    ['bufferSize is accepted', async (s) => {
+      const dir = await s.fs.opendir(`${s.d}/dir`, { bufferSize: 1 });
+      return [await dir.read(), await dir.read(), await dir.close()];
+    }],
+    ['read after close: ERR_DIR_CLOSED', async (s) => {
+      const dir = await s.fs.opendir(s.d);
+      await dir.close();
+      return dir.read();
+    }],
+    ['close twice: ERR_DIR_CLOSED', async (s) => {
+      const dir = await s.fs.opendir(s.d);
+      await dir.close();
+      return dir.close();
+    }],
+    ['opendir missing: ENOENT', (s) => s.fs.opendir(`${s.d}/missing`)],
+    ['opendir of a file: ENOTDIR', (s) => s.fs.opendir(`${s.d}/f`)],
+    ['opendir through a symlink to a file: ENOTDIR', (s) => s.fs.opendir(`${s.d}/link`)],
+  ];
+  it.each(cases)('%s', async (_, fn) => {
+    await same(fn, files);
+  });
+
+  it('the error names opendir, as node:fs', async () => {
+    await expect(k.fs.opendir(`${MNT}/nothing-here`)).rejects.toMatchObject({ code: 'ENOENT', syscall: 'opendir', path: `${MNT}/nothing-here` });
+  });
+
+  it('read() and close() of a closed Dir reject (node:fs throws synchronously)', async () => {
+    const dir = await k.fs.opendir(MNT);
+    await dir.close();
+    const read = dir.read();
+    const close = dir.close();
+    expect(read).toBeInstanceOf(Promise);
+    await expect(read).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+    await expect(close).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+    const node = await nodeFs.promises.opendir(tempDir());
+    await node.close();
+    expect(() => node.read()).toThrow(expect.objectContaining({ code: 'ERR_DIR_CLOSED' }));
+  });
+
+  it('a Dir of k.fs is a Dir, and [Symbol.asyncDispose] closes it', async () => {
+    const dir = await k.fs.opendir(MNT);
+    expect(dir).toBeInstanceOf(Dir);
+    await dir[Symbol.asyncDispose]();
+    await expect(dir.read()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+    await dir[Symbol.asyncDispose]();
+  });
+});
+
+describe('readdir recursive', () => {
+  const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
+    ['names: relative paths of a 3-level tree', async (s) => sorted(await s.fs.readdir(`${s.d}/t`, { recursive: true }))],
+    ['withFileTypes: Dirents with parentPath and path', async (s) => sorted(await s.fs.readdir(`${s.d}/t`, { recursive: true, withFileTypes: true }))],
+    ['a trailing slash is kept in the top parentPath', async (s) => sorted(await s.fs.readdir(`${s.d}/t/`, { recursive: true, withFileTypes: true }))],
+    ['recursive: false is the plain readdir', (s) => s.fs.readdir(`${s.d}/t`, { recursive: false })],
+    ['of an empty folder', (s) => s.fs.readdir(`${s.d}/t/empty`, { recursive: true })],
+    ['a symlink to a file is listed, not followed', async (s) => sorted(await s.fs.readdir(`${s.d}/t/a`, { recursive: true, withFileTypes: true }))],
+    ['of a wide tree (40 folders of 3 files)', async (s) => {
+      for (let i = 0; i < 40; i++) {
+        s.sync.mkdirSync(`${s.d}/w${i}`, { recursive: true });
+        for (let j = 0; j < 3; j++) s.sync.writeFileSync(`${s.d}/w${i}/f${j}`, '');
+      }
+      return sorted(await s.fs.readdir(s.d, { recursive: true }));
+    }],
+    ['missing: ENOENT', (s) => s.fs.readdir(`${s.d}/missing`, { recursive: true })],
+    ['of a file: ENOTDIR', (s) => s.fs.readdir(`${s.d}/f`, { recursive: true, withFileTypes: true })],
+  ];
+  it.each(cases)('%s', async (_, fn) => {
+    await same(fn, files);
+  });
+
+  it('a symlink to a directory: k.fs lists it and does not follow it (node 20 follows it without withFileTypes)', async () => {
+    const [node, kfs] = dirs();
+    for (const s of [node!, kfs!]) {
+      files(s);
+      s.sync.symlinkSync('a', `${s.d}/t/dl`);
+    }
+    const plain = async (s: CaseSide): Promise<string[]> => sorted(await s.fs.readdir(`${s.d}/t`, { recursive: true }));
+    const typed = async (s: CaseSide): Promise<unknown> => normalise(sorted(await s.fs.readdir(`${s.d}/t`, { recursive: true, withFileTypes: true })), s.root);
+    expect(await typed(kfs!)).toEqual(await typed(node!));
+    const k = await plain(kfs!);
+    expect(k).toContain('dl');
+    expect(k).not.toContain('dl/one');
+    expect(await plain(node!)).toContain('dl/one');
+  });
+});
+
 describe('bigint stats', () => {
   const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
     ['stat { bigint: true } of a file', (s) => s.fs.stat(`${s.d}/f`, { bigint: true })],
@@ -307,3 +433,136 @@ describe('bigint stats', () => {
   });
 });
 
+describe('bad input rejects with Node-style errors, as node:fs/promises', () => {
+  const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
+    ['readv buffers not an array', (s) => withHandle(s, 'r', (fh) => fh.readv('abc'))],
+    ['readv an array of numbers', (s) => withHandle(s, 'r', (fh) => fh.readv([1, 2]))],
+    ['writev buffers not an array', (s) => withHandle(s, 'r+', (fh) => fh.writev(Buffer.from('x')))],
+    ['writev an array with a string', (s) => withHandle(s, 'r+', (fh) => fh.writev(['x']))],
+    ['FileHandle.readFile unknown encoding', (s) => withHandle(s, 'r', (fh) => fh.readFile({ encoding: 'bogus' }))],
+    ['FileHandle.readFile signal not a signal', (s) => withHandle(s, 'r', (fh) => fh.readFile({ signal: 'stop' }))],
+    ['FileHandle.readFile options a number', (s) => withHandle(s, 'r', (fh) => fh.readFile(42))],
+    ['FileHandle.writeFile data a number', (s) => withHandle(s, 'r+', (fh) => fh.writeFile(42))],
+    ['FileHandle.writeFile unknown encoding', (s) => withHandle(s, 'r+', (fh) => fh.writeFile('x', 'bogus'))],
+    ['FileHandle.appendFile data an object', (s) => withHandle(s, 'r+', (fh) => fh.appendFile({}))],
+    ['opendir path a number', (s) => s.fs.opendir(42)],
+    ['opendir path with a NUL', (s) => s.fs.opendir(`${s.d}/a\0b`)],
+  ];
+  it.each(cases)('%s', async (_, fn) => {
+    const result = (await same(fn, (s) => s.sync.writeFileSync(`${s.d}/f`, 'hello'))) as { code?: string; name?: string };
+    expect(result.code).toMatch(/^ERR_/);
+    expect(['TypeError', 'RangeError']).toContain(result.name);
+  });
+
+  it('deliberate differences: k.fs refuses what node:fs/promises (Node 20) lets through', async () => {
+    const [node, kfs] = dirs();
+    for (const s of [node!, kfs!]) s.sync.writeFileSync(`${s.d}/f`, 'hello');
+    const cases: Array<[(s: CaseSide) => Promise<unknown>, string]> = [
+      // node: a position that is not a number means the file position
+      [(s) => withHandle(s, 'r', (fh) => fh.readv([Buffer.alloc(1)], 'p')), 'ERR_INVALID_ARG_TYPE'],
+      [(s) => withHandle(s, 'r+', (fh) => fh.writev([Buffer.alloc(1)], {})), 'ERR_INVALID_ARG_TYPE'],
+      // node: so does a number that is not a safe integer
+      [(s) => withHandle(s, 'r', (fh) => fh.readv([Buffer.alloc(1)], 1.5)), 'ERR_OUT_OF_RANGE'],
+      // node: any truthy value means true
+      [(s) => s.fs.readdir(s.d, { recursive: 'yes' }), 'ERR_INVALID_ARG_TYPE'],
+      [(s) => s.fs.opendir(s.d, { recursive: 1 }), 'ERR_INVALID_ARG_TYPE'],
+      // node: only true means true (number stats)
+      [(s) => s.fs.stat(`${s.d}/f`, { bigint: 'yes' }), 'ERR_INVALID_ARG_TYPE'],
+      // node: options that are not an object are ignored
+      [(s) => s.fs.stat(`${s.d}/f`, 'bigint'), 'ERR_INVALID_ARG_TYPE'],
+    ];
+    for (const [fn, code] of cases) {
+      expect(await outcome(node!, fn as (s: Side) => Promise<unknown>)).toHaveProperty('ok');
+      expect(await outcome(kfs!, fn as (s: Side) => Promise<unknown>)).toMatchObject({ code });
+    }
+    // A bigint position is a position in k.fs (node:fs's readv ignores it and reads at the file position).
+    expect(await withHandle(kfs!, 'r', async (fh) => (await fh.readv([Buffer.alloc(3)], 2n)).buffers[0].toString())).toBe('llo');
+  });
+
+  it('opendir bufferSize out of range rejects (node 20 throws it uncaught from a callback)', async () => {
+    for (const bufferSize of [0, -1, 1.5, 2 ** 32]) await expect(k.fs.opendir(MNT, { bufferSize })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE', name: 'RangeError' });
+    await expect(k.fs.opendir(MNT, { bufferSize: '1' as unknown as number })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('the new calls never throw synchronously, whatever they get', async () => {
+    const junk = [undefined, null, 0, -1, 1.5, 2n ** 70n, NaN, '', '\0', {}, [], Symbol('s'), () => 1, new Proxy({}, {}), Buffer.alloc(0), new Uint8Array(3), [Buffer.alloc(2)], [1]];
+    k.sys.writeFileSync(`${MNT}/junk-target`, 'junk');
+    let settled = 0;
+    const check = async (p: unknown): Promise<void> => {
+      expect(p).toBeInstanceOf(Promise);
+      await (p as Promise<unknown>).then(
+        (v) => {
+          if (v instanceof Dir) return v.close().then(() => settled++);
+          settled++;
+        },
+        (e: unknown) => {
+          expect(e).toBeInstanceOf(Error);
+          settled++;
+        },
+      );
+    };
+    for (const a of junk) for (const b of [undefined, ...junk.slice(0, 6)]) await check(k.fs.opendir(a as string, b as never));
+    for (const a of junk) await check(k.fs.readdir(MNT, { recursive: true, withFileTypes: a } as never));
+    for (const a of junk) await check(k.fs.stat(`${MNT}/junk-target`, { bigint: a } as never));
+    const fh = await k.fs.open(`${MNT}/junk-target`, 'r+');
+    const methods = ['readFile', 'writeFile', 'appendFile', 'readv', 'writev', 'stat'] as const;
+    for (const name of methods) {
+      for (const a of junk) {
+        for (const b of [undefined, ...junk.slice(0, 6)]) await check((fh as any)[name](a, b)); // eslint-disable-line @typescript-eslint/no-explicit-any
+      }
+    }
+    await fh.close();
+    expect(settled).toBe(junk.length * 7 + junk.length * 2 + methods.length * junk.length * 7);
+    expect(k.state).toBe('running');
+  });
+});
+
+describe('the cachemiss path', () => {
+  let disk: Disk;
+  const SLOW = '/mnt/kfs-more-slow';
+  const content = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < content.length; i += 4) content.writeUInt32LE(i ^ 0x5a5a5a5a, i);
+
+  beforeAll(() => {
+    disk = k.disks.attach(makeExt4Image(32 * 1024 * 1024, 'slow-more.img'), { latencyUs: 200 });
+    k.mount(disk, { type: 'ext4', at: SLOW });
+    k.sys.writeFileSync(`${SLOW}/data`, content);
+    for (const d of ['t', 't/a', 't/a/b', 't/c']) k.sys.mkdirSync(`${SLOW}/${d}`);
+    for (let i = 0; i < 10; i++) k.sys.writeFileSync(`${SLOW}/t/a/b/f${i}`, `${i}`);
+  });
+  afterAll(() => {
+    k.umount(SLOW);
+    k.disks.detach(disk);
+  });
+  function dropCache(): void {
+    k.umount(SLOW);
+    k.mount(disk, { type: 'ext4', at: SLOW });
+  }
+
+  it('FileHandle readFile and readv that wait for the disk give the right data', async () => {
+    dropCache();
+    const before = k.stats();
+    const fh = await k.fs.open(`${SLOW}/data`);
+    const parts = [Buffer.alloc(1000), Buffer.alloc(5000), Buffer.alloc(100)];
+    const [v, whole] = await Promise.all([fh.readv(parts, 200 * 1024), fh.readFile()]);
+    await fh.close();
+    expect(v.bytesRead).toBe(6100);
+    expect(Buffer.concat(parts).equals(content.subarray(200 * 1024, 200 * 1024 + 6100))).toBe(true);
+    expect(whole.equals(content)).toBe(true);
+    expect(k.stats().sysletCachemisses - before.sysletCachemisses).toBeGreaterThanOrEqual(1);
+  });
+
+  it('readdir recursive, opendir and bigint stat on a cold cache', async () => {
+    dropCache();
+    const before = k.stats();
+    const [names, stats] = await Promise.all([k.fs.readdir(`${SLOW}/t`, { recursive: true }), k.fs.stat(`${SLOW}/t/a/b/f3`, { bigint: true })]);
+    expect(names.sort()).toEqual(['a', 'a/b', ...Array.from({ length: 10 }, (_, i) => `a/b/f${i}`).sort(), 'c']);
+    expect(stats.size).toBe(1n);
+    expect(k.stats().sysletCachemisses - before.sysletCachemisses).toBeGreaterThanOrEqual(1);
+    dropCache();
+    const seen: string[] = [];
+    for await (const e of await k.fs.opendir(`${SLOW}/t`, { recursive: true })) seen.push(`${e.parentPath}/${e.name}`);
+    expect(seen.length).toBe(13);
+    expect(seen).toContain(`${SLOW}/t/a/b/f9`);
+  });
+});

@@ -7,6 +7,7 @@
 // trip; one that slept completes through the ring.  See docs/node-api.md,
 // "k.fs".
 
+import { posix } from 'node:path';
 import { invalidType, invalidValue, outOfRange } from './errors.js';
 import { atFlags, openFlags } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
@@ -26,6 +27,9 @@ const EISDIR = 21;
 const EBADF = 9;
 const EOPNOTSUPP = 95;
 const EINVAL = 22;
+/** d_type of a directory, and of an entry whose type the file system did not give. */
+const DT_DIR = 4;
+const DT_UNKNOWN = 0;
 
 /** Entries of the per-thread ring: completions beyond it wait in the kernel, never lost. */
 const RING_ENTRIES = 1024;
@@ -40,6 +44,10 @@ const DENTS_ATOMS = 4;
 const DENTS_PIECE = 16 * 1024;
 /** Paths per chain for rm -r (a chain has at most 30 buffers). */
 const PATHS_PER_CHAIN = 24;
+/** lstat atoms per chain to type DT_UNKNOWN entries: a path and a stat buffer each. */
+const LSTATS_PER_CHAIN = 14;
+/** readdir recursive: directories listed at once (a chain and a 64 KiB buffer each). */
+const DIRS_AT_ONCE = 16;
 /** Levels per chain for mkdir -p: a path and a stat buffer each. */
 const LEVELS_PER_CHAIN = 14;
 /** sendfile's largest count (MAX_RW_COUNT). */
@@ -77,6 +85,16 @@ export interface RmOptions {
 export interface FsReaddirOptions {
   withFileTypes?: boolean;
   encoding?: BufferEncoding | null;
+  /** Also list every subdirectory (not following symbolic links): paths relative to @path. */
+  recursive?: boolean;
+}
+
+export interface OpenDirOptions {
+  encoding?: BufferEncoding | null;
+  /** Accepted (an integer >= 1) and ignored: the listing is read in 16 KiB getdents64 pieces. */
+  bufferSize?: number;
+  /** Also walk every subdirectory (not following symbolic links). */
+  recursive?: boolean;
 }
 
 export interface ReadVResult<T extends readonly ArrayBufferView[]> {
@@ -87,6 +105,12 @@ export interface ReadVResult<T extends readonly ArrayBufferView[]> {
 export interface WriteVResult<T extends readonly ArrayBufferView[]> {
   bytesWritten: number;
   buffers: T;
+}
+
+/** A directory entry as #entries gives it: its name's bytes and its d_type. */
+interface Entry {
+  raw: Buffer;
+  type: number;
 }
 
 export interface FileReadOptions<T extends ArrayBufferView = Buffer> {
@@ -160,6 +184,12 @@ function vectorPosition(value: unknown): number | bigint {
 
 function throwIfAborted(call: Call, signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw call.restack(abortError(signal));
+}
+
+function dirClosed(): Error {
+  const error = new Error('Directory handle was closed');
+  (error as Error & { code: string }).code = 'ERR_DIR_CLOSED';
+  return error;
 }
 
 function bytesOf(view: ArrayBufferView): Uint8Array {
@@ -981,26 +1011,107 @@ export class KernelFs {
    * readdir(path, { withFileTypes }): the names in the directory, or
    * Dirents, sorted by bytes as node:fs (libuv) sorts them.  One chain
    * open -> getdents64 x 4 (16 KiB each) -> close for directories up to
-   * about 64 KiB of entries; a larger one takes more chains.
+   * about 64 KiB of entries; a larger one takes more chains.  With
+   * recursive, every subdirectory too (level by level, up to 16 directories
+   * in flight), as paths relative to @path ('a/b') or Dirents whose
+   * parentPath is the directory they are in; symbolic links are listed,
+   * not followed.
    */
   readdir(path: PathLike, options?: (FsReaddirOptions & { withFileTypes?: false }) | BufferEncoding | null): Promise<string[]>;
   readdir(path: PathLike, options: FsReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
   async readdir(path: PathLike, options?: FsReaddirOptions | BufferEncoding | null): Promise<string[] | Dirent[]> {
-    const o = typeof options === 'string' ? { encoding: options } : check.options<FsReaddirOptions & { recursive?: boolean }>('options', options);
+    const o = typeof options === 'string' ? { encoding: options } : check.options<FsReaddirOptions>('options', options);
     const withFileTypes = checkBoolean('options.withFileTypes', o.withFileTypes);
-    if (o.encoding !== undefined && o.encoding !== null && o.encoding !== 'utf8' && o.encoding !== 'utf-8')
-      throw notImplemented(`readdir with encoding ${String(o.encoding)}`);
-    if ((o as { recursive?: unknown }).recursive) throw notImplemented('readdir({ recursive: true })');
+    const recursive = checkBoolean('options.recursive', o.recursive);
+    checkUtf8('readdir', o.encoding);
     const call = new Call(this, KernelFs.prototype.readdir, undefined, true);
+    if (recursive) return this.#readdirRecursive(call, path, withFileTypes);
     const entries = await this.#entries(call, path);
     entries.sort((a, b) => Buffer.compare(a.raw, b.raw));
     const parent = check.pathText(path);
-    return withFileTypes ? entries.map((e) => new Dirent(e.raw.toString(), parent, e.type)) : entries.map((e) => e.raw.toString());
+    if (!withFileTypes) return entries.map((e) => e.raw.toString());
+    await this.#fillTypes(call, parent, entries);
+    return entries.map((e) => new Dirent(e.raw.toString(), parent, e.type));
+  }
+
+  async #readdirRecursive(call: Call, path: PathLike, withFileTypes: boolean): Promise<string[] | Dirent[]> {
+    const root = check.pathText(path);
+    const names: string[] = [];
+    const dirents: Dirent[] = [];
+    // Directories to list, relative to the root ('' is the root itself).
+    let level = [''];
+    while (level.length > 0) {
+      const next: string[] = [];
+      for (let i = 0; i < level.length; i += DIRS_AT_ONCE) {
+        const batch = level.slice(i, i + DIRS_AT_ONCE);
+        const lists = await Promise.all(
+          batch.map(async (rel) => {
+            const dir = rel === '' ? root : `${root}/${rel}`;
+            const entries = await this.#entries(call, rel === '' ? path : dir);
+            entries.sort((a, b) => Buffer.compare(a.raw, b.raw));
+            await this.#fillTypes(call, dir, entries);
+            return entries;
+          }),
+        );
+        batch.forEach((rel, j) => {
+          const parent = rel === '' ? root : posix.join(root, rel);
+          for (const e of lists[j]!) {
+            const name = e.raw.toString();
+            const relName = rel === '' ? name : `${rel}/${name}`;
+            if (withFileTypes) dirents.push(new Dirent(name, parent, e.type));
+            else names.push(relName);
+            if (e.type === DT_DIR) next.push(relName);
+          }
+        });
+      }
+      level = next;
+    }
+    return withFileTypes ? dirents : names;
+  }
+
+  /**
+   * Types the entries the file system gave as DT_UNKNOWN with lstat, as
+   * node:fs does (ext4 and tmpfs type them all: then nothing runs).
+   */
+  async #fillTypes(call: Call, dir: string, entries: Entry[]): Promise<void> {
+    const unknown = entries.filter((e) => e.type === DT_UNKNOWN);
+    for (let start = 0; start < unknown.length; start += LSTATS_PER_CHAIN) {
+      const batch = unknown.slice(start, start + LSTATS_PER_CHAIN);
+      const chain = new Syslet();
+      const atoms = batch.map((e) => chain.lstat(`${dir}/${e.raw.toString()}`));
+      let r: MaybeAsync = call.run(chain);
+      if (typeof r !== 'number') r = await r;
+      batch.forEach((e, i) => {
+        const stats = value(atoms[i]!) === 0 ? atoms[i]!.stats() : undefined;
+        if (stats) e.type = (stats.mode & 0o170000) >> 12;
+      });
+    }
+  }
+
+  /**
+   * opendir(path, { recursive, bufferSize, encoding }): a Dir over the
+   * directory's entries.  The listing is read at once (the readdir chain;
+   * errors reject opendir, as node:fs); with recursive, each subdirectory
+   * is read when the walk reaches it.  bufferSize is checked and ignored.
+   */
+  async opendir(path: PathLike, options?: OpenDirOptions | null): Promise<Dir> {
+    const o = check.options<OpenDirOptions>('options', options);
+    checkUtf8('opendir', o.encoding);
+    if (o.bufferSize !== undefined) check.integer('options.bufferSize', o.bufferSize, 1, 0xffffffff);
+    const recursive = checkBoolean('options.recursive', o.recursive);
+    const call = new Call(this, KernelFs.prototype.opendir, undefined, true);
+    const load = async (dir: PathLike): Promise<Entry[]> => {
+      const entries = await this.#entries(call, dir, 'opendir');
+      await this.#fillTypes(call, check.pathText(dir), entries);
+      return entries;
+    };
+    const text = check.pathText(path);
+    return new Dir(text, await load(path), load, recursive);
   }
 
   /** The raw entries of directory @path (no '.' and '..'), in the kernel's order. */
-  async #entries(call: Call, path: PathLike): Promise<Array<{ raw: Buffer; type: number }>> {
-    const out: Array<{ raw: Buffer; type: number }> = [];
+  async #entries(call: Call, path: PathLike, syscall = 'scandir'): Promise<Entry[]> {
+    const out: Entry[] = [];
     const parse = (buffer: Buffer, start: number, n: number): void => {
       for (let at = start; at < start + n; ) {
         const reclen = buffer.readUInt16LE(at + 16);
@@ -1031,7 +1142,7 @@ export class KernelFs {
         if (typeof r !== 'number') r = await r;
         if (first) {
           const opened = chain.atoms[0]!;
-          if (value(opened) < 0) throw call.error(-value(opened), 'scandir', path);
+          if (value(opened) < 0) throw call.error(-value(opened), syscall, path);
           open = value(opened);
           first = false;
         }
@@ -1041,7 +1152,7 @@ export class KernelFs {
           if (Number.isNaN(n)) break;
           if (n < 0) {
             open = -1; // the branch closed it
-            throw call.error(-n, 'scandir', path);
+            throw call.error(-n, syscall, path);
           }
           if (n === 0) {
             ended = true;
@@ -1146,15 +1257,13 @@ export class KernelFs {
   }
 
   async #removeTree(call: Call, dir: string, force: boolean): Promise<void> {
-    let entries: Array<{ raw: Buffer; type: number }>;
+    let entries: Entry[];
     try {
       entries = await this.#entries(call, dir);
     } catch (error) {
       if (force && (error as { code?: string }).code === 'ENOENT') return;
       throw error;
     }
-    const DT_DIR = 4;
-    const DT_UNKNOWN = 0;
     const files = entries.filter((e) => e.type !== DT_DIR && e.type !== DT_UNKNOWN).map((e) => `${dir}/${e.raw.toString()}`);
     for (const e of entries) if (e.type === DT_DIR || e.type === DT_UNKNOWN) {
       const child = `${dir}/${e.raw.toString()}`;
@@ -1347,6 +1456,99 @@ export class KernelFs {
         }
       }
     }
+  }
+}
+
+function checkUtf8(what: string, encoding: unknown): void {
+  if (encoding !== undefined && encoding !== null && encoding !== 'utf8' && encoding !== 'utf-8')
+    throw notImplemented(`${what} with encoding ${String(encoding)}`);
+}
+
+/**
+ * What k.fs.opendir() resolves with: node:fs's Dir.  read() gives the next
+ * Dirent (null at the end); iterating with for await closes the Dir at the
+ * end or on break.  Reads and close() run in the order they were called.
+ * The entries come in the kernel's order (not sorted, as node:fs's Dir).
+ */
+export class Dir implements AsyncIterable<Dirent> {
+  /** The path given to opendir. */
+  readonly path: string;
+  readonly #load: (dir: string) => Promise<Entry[]>;
+  readonly #recursive: boolean;
+  #entries: Entry[];
+  #parent: string;
+  #at = 0;
+  /** Subdirectories still to read (recursive). */
+  readonly #dirs: string[] = [];
+  #closed = false;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** @internal use k.fs.opendir() */
+  constructor(path: string, entries: Entry[], load: (dir: string) => Promise<Entry[]>, recursive: boolean) {
+    this.path = path;
+    this.#entries = entries;
+    this.#parent = path;
+    this.#load = load;
+    this.#recursive = recursive;
+  }
+
+  /** The next entry, or null when there are no more; rejects with ERR_DIR_CLOSED once closed. */
+  read(): Promise<Dirent | null> {
+    if (this.#closed) return Promise.reject(dirClosed());
+    const p = this.#queue.then(() => this.#next());
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+
+  async #next(): Promise<Dirent | null> {
+    for (;;) {
+      const e = this.#entries[this.#at];
+      if (e) {
+        this.#at++;
+        const name = e.raw.toString();
+        if (this.#recursive && e.type === DT_DIR) this.#dirs.push(posix.join(this.#parent, name));
+        return new Dirent(name, this.#parent, e.type);
+      }
+      const dir = this.#dirs.shift();
+      if (dir === undefined) return null;
+      this.#entries = await this.#load(dir);
+      this.#parent = dir;
+      this.#at = 0;
+    }
+  }
+
+  /** Closes the Dir (after the reads called before); rejects with ERR_DIR_CLOSED if it was closed already. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.reject(dirClosed());
+    this.#closed = true;
+    const p = this.#queue.then(() => {
+      this.#entries = [];
+      this.#dirs.length = 0;
+    });
+    this.#queue = p;
+    return p;
+  }
+
+  /** The entries, closing the Dir at the end or when the loop stops early. */
+  async *entries(): AsyncGenerator<Dirent, void, undefined> {
+    try {
+      for (;;) {
+        const d = await this.read();
+        if (d === null) return;
+        yield d;
+      }
+    } finally {
+      if (!this.#closed) await this.close();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Dirent, void, undefined> {
+    return this.entries();
+  }
+
+  /** `await using dir = await k.fs.opendir(...)`: closes the Dir if it is open. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#closed) await this.close();
   }
 }
 

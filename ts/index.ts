@@ -7,8 +7,8 @@ export type { BootOptions, AttachOptions, MountOptions, Disk, KernelState } from
 export { Sys, socketConstants } from './sys.js';
 export type { ReadOptions, ReaddirOptions, MkdirOptions, Whence } from './sys.js';
 export { Stats, BigIntStats, Dirent } from './stats.js';
-export { KernelFs, FileHandle, AbortError } from './fs.js';
-export type { PathLike, ReadFileOptions, WriteFileOptions, FsMkdirOptions, RmOptions, FsReaddirOptions, ReadVResult, WriteVResult, FileReadOptions, FileReadResult, FileWriteResult } from './fs.js';
+export { KernelFs, FileHandle, Dir, AbortError } from './fs.js';
+export type { PathLike, ReadFileOptions, WriteFileOptions, FsMkdirOptions, RmOptions, FsReaddirOptions, OpenDirOptions, ReadVResult, WriteVResult, FileReadOptions, FileReadResult, FileWriteResult } from './fs.js';
 export { Syslet, SysletAtom, SysletResult, SysletRing } from './syslet.js';
 export type { AtomOptions, IoAtomOptions, StopOn, SysletCompletion, AsyncExecResult, RingOptions, RingCloseOptions } from './syslet.js';
 export type { StatFs } from './stats.js';

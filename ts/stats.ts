@@ -187,7 +187,7 @@ export class BigIntStats extends FileType {
   }
 }
 
-
+/** The result of statfsSync, with node:fs's field names. */
 export interface StatFs {
   type: number;
   bsize: number;
@@ -218,6 +218,11 @@ export class Dirent extends FileType {
     this.name = name;
     this.parentPath = parentPath;
     this.#mode = dirTypeToMode(dtype);
+  }
+
+  /** node:fs (20) keeps this alias of parentPath (deprecated there). */
+  get path(): string {
+    return this.parentPath;
   }
 
   protected typeBits(): number {
