@@ -337,7 +337,7 @@ describe('bad input rejects with Node-style errors, as node:fs/promises', () => 
 
   it('k.fs calls never throw synchronously, whatever they get', async () => {
     const junk = [undefined, null, 0, -1, 1.5, 2n ** 70n, NaN, '', '\0', {}, [], Symbol('s'), () => 1, new Proxy({}, {}), Buffer.alloc(0), new Uint8Array(3)];
-    const calls = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'readdir', 'mkdir', 'rm', 'rename', 'unlink', 'rmdir', 'copyFile', 'access', 'chmod', 'symlink', 'readlink', 'link', 'truncate', 'utimes'] as const;
+    const calls = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'readdir', 'mkdir', 'rm', 'rename', 'unlink', 'rmdir', 'copyFile', 'access', 'chmod', 'symlink', 'readlink', 'link', 'truncate', 'utimes', 'opendir'] as const;
     let settled = 0;
     for (const name of calls) {
       for (const a of junk) {

@@ -7,10 +7,11 @@
 // trip; one that slept completes through the ring.  See docs/node-api.md,
 // "k.fs".
 
+import { posix } from 'node:path';
 import { invalidType, invalidValue, outOfRange } from './errors.js';
-import { openFlags } from './generated/constants.js';
+import { atFlags, openFlags } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
-import { Dirent, Stats } from './stats.js';
+import { BigIntStats, Dirent, Stats } from './stats.js';
 import { openFlagsOf } from './sys.js';
 import { Syslet, type SysletAtom, type SysletRing } from './syslet.js';
 import * as check from './validate.js';
@@ -25,6 +26,10 @@ const ENOTDIR = 20;
 const EISDIR = 21;
 const EBADF = 9;
 const EOPNOTSUPP = 95;
+const EINVAL = 22;
+/** d_type of a directory, and of an entry whose type the file system did not give. */
+const DT_DIR = 4;
+const DT_UNKNOWN = 0;
 
 /** Entries of the per-thread ring: completions beyond it wait in the kernel, never lost. */
 const RING_ENTRIES = 1024;
@@ -39,6 +44,10 @@ const DENTS_ATOMS = 4;
 const DENTS_PIECE = 16 * 1024;
 /** Paths per chain for rm -r (a chain has at most 30 buffers). */
 const PATHS_PER_CHAIN = 24;
+/** lstat atoms per chain to type DT_UNKNOWN entries: a path and a stat buffer each. */
+const LSTATS_PER_CHAIN = 14;
+/** readdir recursive: directories listed at once (a chain and a 64 KiB buffer each). */
+const DIRS_AT_ONCE = 16;
 /** Levels per chain for mkdir -p: a path and a stat buffer each. */
 const LEVELS_PER_CHAIN = 14;
 /** sendfile's largest count (MAX_RW_COUNT). */
@@ -76,6 +85,32 @@ export interface RmOptions {
 export interface FsReaddirOptions {
   withFileTypes?: boolean;
   encoding?: BufferEncoding | null;
+  /** Also list every subdirectory (not following symbolic links): paths relative to @path. */
+  recursive?: boolean;
+}
+
+export interface OpenDirOptions {
+  encoding?: BufferEncoding | null;
+  /** Accepted (an integer >= 1) and ignored: the listing is read in 16 KiB getdents64 pieces. */
+  bufferSize?: number;
+  /** Also walk every subdirectory (not following symbolic links). */
+  recursive?: boolean;
+}
+
+export interface ReadVResult<T extends readonly ArrayBufferView[]> {
+  bytesRead: number;
+  buffers: T;
+}
+
+export interface WriteVResult<T extends readonly ArrayBufferView[]> {
+  bytesWritten: number;
+  buffers: T;
+}
+
+/** A directory entry as #entries gives it: its name's bytes and its d_type. */
+interface Entry {
+  raw: Buffer;
+  type: number;
 }
 
 export interface FileReadOptions<T extends ArrayBufferView = Buffer> {
@@ -130,6 +165,30 @@ function checkBoolean(name: string, value: unknown): boolean {
 function notImplemented(what: string): Error {
   const error = new Error(`${what} is not implemented in k.fs`);
   (error as Error & { code: string }).code = 'ERR_METHOD_NOT_IMPLEMENTED';
+  return error;
+}
+
+/** A list of buffers for readv/writev, as node:fs checks it. */
+function checkBuffers(value: unknown): ArrayBufferView[] {
+  if (!Array.isArray(value) || !value.every((v) => ArrayBuffer.isView(v))) throw invalidType('buffers', 'an ArrayBufferView[]', value);
+  for (const v of value) check.buffer('buffers', v);
+  return value as ArrayBufferView[];
+}
+
+/** A readv/writev position: null, undefined or -1 for the file position (-1 returned), else a number or bigint. */
+function vectorPosition(value: unknown): number | bigint {
+  if (value === undefined || value === null || value === -1 || value === -1n) return -1;
+  if (typeof value !== 'number' && typeof value !== 'bigint') throw invalidType('position', 'of type number or bigint', value);
+  return check.position('position', value);
+}
+
+function throwIfAborted(call: Call, signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw call.restack(abortError(signal));
+}
+
+function dirClosed(): Error {
+  const error = new Error('Directory handle was closed');
+  (error as Error & { code: string }).code = 'ERR_DIR_CLOSED';
   return error;
 }
 
@@ -427,15 +486,208 @@ export class FileHandle {
     return { bytesWritten: n, buffer: data };
   }
 
-  /** stat(): the file's Stats (fstat). */
-  async stat(options?: { bigint?: boolean }): Promise<Stats> {
+  /**
+   * stat({ bigint }): the file's Stats (one fstat atom), or with bigint
+   * BigIntStats (one statx(fd, '', AT_EMPTY_PATH) atom).
+   */
+  stat(options?: { bigint?: false }): Promise<Stats>;
+  stat(options: { bigint: true }): Promise<BigIntStats>;
+  stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+  async stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     const call = new Call(this.#fs, FileHandle.prototype.stat);
-    if (check.options<{ bigint?: boolean }>('options', options).bigint) throw notImplemented('stat({ bigint: true })');
+    const bigint = checkBoolean('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
     const fd = this.#begin('fstat', call);
     const chain = new Syslet();
-    const atom = chain.fstat(fd);
-    await this.#one(call, chain, 'fstat');
-    return atom.stats()!;
+    let atom: SysletAtom;
+    try {
+      atom = bigint ? chain.statx(fd, '', { flags: atFlags.AT_EMPTY_PATH }) : chain.fstat(fd);
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+    const r = this.#one(call, chain, 'fstat');
+    if (typeof r !== 'number') await r;
+    return bigint ? new BigIntStats(atom.buffer!) : atom.stats()!;
+  }
+
+  /**
+   * readv(buffers, position?): one read (or pread at @position) of all the
+   * buffers' bytes into one bounce buffer, then spread over @buffers in
+   * order, so the file sees a single call as with readv(2).  Resolves with
+   * { bytesRead, buffers }.
+   */
+  async readv<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<ReadVResult<T>> {
+    const call = new Call(this.#fs, FileHandle.prototype.readv);
+    const views = checkBuffers(buffers);
+    const p = vectorPosition(position);
+    const fd = this.#begin('readv', call);
+    let total = 0;
+    for (const v of views) total += v.byteLength;
+    total = Math.min(total, MAX_RW);
+    if (views.length === 0 || total === 0) {
+      this.#end();
+      // As libuv: no buffers at all is EINVAL; empty ones read nothing.
+      if (views.length === 0) throw call.error(EINVAL, 'read');
+      return { bytesRead: 0, buffers };
+    }
+    const into = views.length === 1 ? bytesOf(views[0]!) : Buffer.allocUnsafe(total);
+    const chain = new Syslet();
+    try {
+      if (p === -1) chain.read(fd, into, { offset: 0, length: total });
+      else chain.pread(fd, into, p, { offset: 0, length: total });
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+    let n = this.#one(call, chain, 'read');
+    if (typeof n !== 'number') n = await n;
+    if (views.length > 1) {
+      let at = 0;
+      for (const v of views) {
+        if (at >= n) break;
+        const piece = Math.min(v.byteLength, n - at);
+        bytesOf(v).set(into.subarray(at, at + piece));
+        at += piece;
+      }
+    }
+    return { bytesRead: n, buffers };
+  }
+
+  /**
+   * writev(buffers, position?): the buffers' bytes gathered into one buffer
+   * and written with one write (or pwrite at @position), as writev(2) makes
+   * one call of them (it may be short, as writev(2)).  Resolves with
+   * { bytesWritten, buffers }.
+   */
+  async writev<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | bigint | null): Promise<WriteVResult<T>> {
+    const call = new Call(this.#fs, FileHandle.prototype.writev);
+    const views = checkBuffers(buffers);
+    const p = vectorPosition(position);
+    // As node:fs: nothing to write resolves at once.
+    if (views.length === 0) return { bytesWritten: 0, buffers };
+    const fd = this.#begin('writev', call);
+    let total = 0;
+    for (const v of views) total += v.byteLength;
+    total = Math.min(total, MAX_RW);
+    const from = views.length === 1 ? bytesOf(views[0]!) : Buffer.concat(views.map(bytesOf), total);
+    const chain = new Syslet();
+    try {
+      if (p === -1) chain.write(fd, from, { offset: 0, length: total });
+      else chain.pwrite(fd, from, p, { offset: 0, length: total });
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+    let n = this.#one(call, chain, 'write');
+    if (typeof n !== 'number') n = await n;
+    return { bytesWritten: n, buffers };
+  }
+
+  /**
+   * readFile(options | encoding): from the file position to the end of the
+   * file, as node:fs.  One chain lseek(cur) -> fstat -> read(64 KiB) ->
+   * read(1 byte, to see the end of file); a larger rest takes one more
+   * chain per 256 MiB (sized from the fstat).  The signal is checked
+   * before each chain (as node:fs checks it before each read).
+   */
+  readFile(options: { encoding: BufferEncoding; signal?: AbortSignal } | BufferEncoding): Promise<string>;
+  readFile(options?: { encoding?: null; signal?: AbortSignal } | null): Promise<Buffer>;
+  readFile(options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<string | Buffer>;
+  async readFile(options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<string | Buffer> {
+    const o = typeof options === 'string' ? { encoding: options } : check.options<ReadFileOptions>('options', options);
+    const encoding = checkEncoding('encoding', o.encoding);
+    const signal = checkSignal(o.signal);
+    const call = new Call(this.#fs, FileHandle.prototype.readFile, undefined, true);
+    throwIfAborted(call, signal);
+    const fd = this.#begin('readFile', call);
+    try {
+      const first = Buffer.allocUnsafeSlow(READ_GUESS);
+      const probe = Buffer.allocUnsafe(1);
+      const chain = new Syslet();
+      const seek = chain.lseek(fd, 0, 'cur');
+      const stat = chain.fstat(fd, { stopOn: 'negative' });
+      const read = chain.read(fd, first, { stopOn: 'nonPositive' });
+      const more = chain.read(fd, probe);
+      let r: MaybeAsync = call.run(chain);
+      if (typeof r !== 'number') r = await r;
+      if (value(stat) < 0) throw call.error(-value(stat), 'fstat');
+      if (value(read) < 0) throw call.error(-value(read), 'read');
+      let total = value(read);
+      if (total === 0 || value(more) === 0) return encoding ? first.toString(encoding, 0, total) : Buffer.from(first.subarray(0, total));
+      if (value(more) < 0) throw call.error(-value(more), 'read');
+      const pieces = [first.subarray(0, total), Buffer.from(probe)];
+      total += 1;
+      // What is left, from the size and where the file position was.
+      const start = Math.max(value(seek), 0);
+      const size = stat.stats()!.size;
+      for (;;) {
+        throwIfAborted(call, signal);
+        if (total > READ_MAX) throw fileTooLarge(total);
+        const buffer = Buffer.allocUnsafeSlow(Math.min(PIECE, Math.max(size - start - total, READ_GUESS)));
+        const next = Buffer.allocUnsafe(1);
+        const c = new Syslet();
+        const rd = c.read(fd, buffer, { stopOn: 'nonPositive' });
+        const pr = c.read(fd, next);
+        let n: MaybeAsync = call.run(c);
+        if (typeof n !== 'number') n = await n;
+        if (value(rd) < 0) throw call.error(-value(rd), 'read');
+        if (value(rd) === 0) break;
+        pieces.push(buffer.subarray(0, value(rd)));
+        total += value(rd);
+        if (value(pr) === 0) break;
+        if (value(pr) < 0) throw call.error(-value(pr), 'read');
+        pieces.push(Buffer.from(next));
+        total += 1;
+      }
+      if (total > READ_MAX) throw fileTooLarge(total);
+      const data = Buffer.concat(pieces, total);
+      return encoding ? data.toString(encoding) : data;
+    } finally {
+      this.#end();
+    }
+  }
+
+  /**
+   * writeFile(data, options | encoding): writes @data (a string in
+   * options.encoding, default UTF-8, or a Buffer/TypedArray/DataView) at
+   * the file position, as node:fs (no truncation: open with 'w' for that).
+   * One write atom per 256 MiB, more after a short write.
+   */
+  async writeFile(data: string | ArrayBufferView, options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<void> {
+    return this.#writeAll(FileHandle.prototype.writeFile, data, options);
+  }
+
+  /** appendFile(data, options): as node:fs, writeFile on the handle (open it with 'a' to append). */
+  async appendFile(data: string | ArrayBufferView, options?: { encoding?: BufferEncoding | null; signal?: AbortSignal } | BufferEncoding | null): Promise<void> {
+    return this.#writeAll(FileHandle.prototype.appendFile, data, options);
+  }
+
+  async #writeAll(fn: (...args: never[]) => unknown, data: unknown, options: unknown): Promise<void> {
+    const o: Partial<WriteFileOptions> = typeof options === 'string' ? { encoding: options as BufferEncoding } : check.options<WriteFileOptions>('options', options);
+    const encoding = checkEncoding('encoding', o.encoding) ?? 'utf8';
+    const signal = checkSignal(o.signal);
+    const call = new Call(this.#fs, fn);
+    let bytes: Uint8Array;
+    if (typeof data === 'string') bytes = Buffer.from(data, encoding);
+    else if (ArrayBuffer.isView(data)) bytes = bytesOf(check.buffer('data', data));
+    else throw invalidType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+    throwIfAborted(call, signal);
+    const fd = this.#begin('write', call);
+    try {
+      let done = 0;
+      while (done < bytes.byteLength) {
+        if (done > 0) throwIfAborted(call, signal);
+        const chain = new Syslet();
+        chain.write(fd, bytes, { offset: done, length: Math.min(PIECE, bytes.byteLength - done) });
+        let n: MaybeAsync = call.run(chain);
+        if (typeof n !== 'number') n = await n;
+        if (n < 0) throw call.error(-n, 'write');
+        if (n === 0) throw call.error(28 /* ENOSPC */, 'write');
+        done += n;
+      }
+    } finally {
+      this.#end();
+    }
   }
 
   /** truncate(len = 0): ftruncate (a negative length means 0, as node:fs). */
@@ -721,52 +973,145 @@ export class KernelFs {
     }
   }
 
-  /** stat(path): Stats, following symbolic links (one newfstatat atom). */
-  async stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats> {
+  /**
+   * stat(path, { bigint }): Stats, following symbolic links (one newfstatat
+   * atom); with bigint, BigIntStats (one statx atom: nanoseconds and
+   * birthtime).
+   */
+  stat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
+  stat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
+  stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+  async stat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     const call = new Call(this, KernelFs.prototype.stat);
     return this.#stat(call, path, options, false);
   }
 
-  /** lstat(path): Stats of a symbolic link itself. */
-  async lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats> {
+  /** lstat(path, { bigint }): Stats (or BigIntStats) of a symbolic link itself. */
+  lstat(path: PathLike, options?: { bigint?: false }): Promise<Stats>;
+  lstat(path: PathLike, options: { bigint: true }): Promise<BigIntStats>;
+  lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+  async lstat(path: PathLike, options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     const call = new Call(this, KernelFs.prototype.lstat);
     return this.#stat(call, path, options, true);
   }
 
-  async #stat(call: Call, path: PathLike, options: unknown, link: boolean): Promise<Stats> {
-    if (check.options<{ bigint?: boolean }>('options', options).bigint) throw notImplemented(`${link ? 'lstat' : 'stat'}({ bigint: true })`);
+  async #stat(call: Call, path: PathLike, options: unknown, link: boolean): Promise<Stats | BigIntStats> {
+    const bigint = checkBoolean('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
     const chain = new Syslet();
-    const atom = link ? chain.lstat(path) : chain.stat(path);
+    let atom: SysletAtom;
+    if (bigint) atom = chain.statx(atFlags.AT_FDCWD, path, { flags: link ? atFlags.AT_SYMLINK_NOFOLLOW : 0 });
+    else atom = link ? chain.lstat(path) : chain.stat(path);
     let r: MaybeAsync = call.run(chain);
     if (typeof r !== 'number') r = await r;
     if (r < 0) throw call.error(-r, link ? 'lstat' : 'stat', path);
-    return atom.stats()!;
+    return bigint ? new BigIntStats(atom.buffer!) : atom.stats()!;
   }
 
   /**
    * readdir(path, { withFileTypes }): the names in the directory, or
    * Dirents, sorted by bytes as node:fs (libuv) sorts them.  One chain
    * open -> getdents64 x 4 (16 KiB each) -> close for directories up to
-   * about 64 KiB of entries; a larger one takes more chains.
+   * about 64 KiB of entries; a larger one takes more chains.  With
+   * recursive, every subdirectory too (level by level, up to 16 directories
+   * in flight), as paths relative to @path ('a/b') or Dirents whose
+   * parentPath is the directory they are in; symbolic links are listed,
+   * not followed.
    */
   readdir(path: PathLike, options?: (FsReaddirOptions & { withFileTypes?: false }) | BufferEncoding | null): Promise<string[]>;
   readdir(path: PathLike, options: FsReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
   async readdir(path: PathLike, options?: FsReaddirOptions | BufferEncoding | null): Promise<string[] | Dirent[]> {
-    const o = typeof options === 'string' ? { encoding: options } : check.options<FsReaddirOptions & { recursive?: boolean }>('options', options);
+    const o = typeof options === 'string' ? { encoding: options } : check.options<FsReaddirOptions>('options', options);
     const withFileTypes = checkBoolean('options.withFileTypes', o.withFileTypes);
-    if (o.encoding !== undefined && o.encoding !== null && o.encoding !== 'utf8' && o.encoding !== 'utf-8')
-      throw notImplemented(`readdir with encoding ${String(o.encoding)}`);
-    if ((o as { recursive?: unknown }).recursive) throw notImplemented('readdir({ recursive: true })');
+    const recursive = checkBoolean('options.recursive', o.recursive);
+    checkUtf8('readdir', o.encoding);
     const call = new Call(this, KernelFs.prototype.readdir, undefined, true);
+    if (recursive) return this.#readdirRecursive(call, path, withFileTypes);
     const entries = await this.#entries(call, path);
     entries.sort((a, b) => Buffer.compare(a.raw, b.raw));
     const parent = check.pathText(path);
-    return withFileTypes ? entries.map((e) => new Dirent(e.raw.toString(), parent, e.type)) : entries.map((e) => e.raw.toString());
+    if (!withFileTypes) return entries.map((e) => e.raw.toString());
+    await this.#fillTypes(call, parent, entries);
+    return entries.map((e) => new Dirent(e.raw.toString(), parent, e.type));
+  }
+
+  async #readdirRecursive(call: Call, path: PathLike, withFileTypes: boolean): Promise<string[] | Dirent[]> {
+    const root = check.pathText(path);
+    const names: string[] = [];
+    const dirents: Dirent[] = [];
+    // Directories to list, relative to the root ('' is the root itself).
+    let level = [''];
+    while (level.length > 0) {
+      const next: string[] = [];
+      for (let i = 0; i < level.length; i += DIRS_AT_ONCE) {
+        const batch = level.slice(i, i + DIRS_AT_ONCE);
+        const lists = await Promise.all(
+          batch.map(async (rel) => {
+            const dir = rel === '' ? root : `${root}/${rel}`;
+            const entries = await this.#entries(call, rel === '' ? path : dir);
+            entries.sort((a, b) => Buffer.compare(a.raw, b.raw));
+            await this.#fillTypes(call, dir, entries);
+            return entries;
+          }),
+        );
+        batch.forEach((rel, j) => {
+          const parent = rel === '' ? root : posix.join(root, rel);
+          for (const e of lists[j]!) {
+            const name = e.raw.toString();
+            const relName = rel === '' ? name : `${rel}/${name}`;
+            if (withFileTypes) dirents.push(new Dirent(name, parent, e.type));
+            else names.push(relName);
+            if (e.type === DT_DIR) next.push(relName);
+          }
+        });
+      }
+      level = next;
+    }
+    return withFileTypes ? dirents : names;
+  }
+
+  /**
+   * Types the entries the file system gave as DT_UNKNOWN with lstat, as
+   * node:fs does (ext4 and tmpfs type them all: then nothing runs).
+   */
+  async #fillTypes(call: Call, dir: string, entries: Entry[]): Promise<void> {
+    const unknown = entries.filter((e) => e.type === DT_UNKNOWN);
+    for (let start = 0; start < unknown.length; start += LSTATS_PER_CHAIN) {
+      const batch = unknown.slice(start, start + LSTATS_PER_CHAIN);
+      const chain = new Syslet();
+      const atoms = batch.map((e) => chain.lstat(`${dir}/${e.raw.toString()}`));
+      let r: MaybeAsync = call.run(chain);
+      if (typeof r !== 'number') r = await r;
+      batch.forEach((e, i) => {
+        const stats = value(atoms[i]!) === 0 ? atoms[i]!.stats() : undefined;
+        if (stats) e.type = (stats.mode & 0o170000) >> 12;
+      });
+    }
+  }
+
+  /**
+   * opendir(path, { recursive, bufferSize, encoding }): a Dir over the
+   * directory's entries.  The listing is read at once (the readdir chain;
+   * errors reject opendir, as node:fs); with recursive, each subdirectory
+   * is read when the walk reaches it.  bufferSize is checked and ignored.
+   */
+  async opendir(path: PathLike, options?: OpenDirOptions | null): Promise<Dir> {
+    const o = check.options<OpenDirOptions>('options', options);
+    checkUtf8('opendir', o.encoding);
+    if (o.bufferSize !== undefined) check.integer('options.bufferSize', o.bufferSize, 1, 0xffffffff);
+    const recursive = checkBoolean('options.recursive', o.recursive);
+    const call = new Call(this, KernelFs.prototype.opendir, undefined, true);
+    const load = async (dir: PathLike): Promise<Entry[]> => {
+      const entries = await this.#entries(call, dir, 'opendir');
+      await this.#fillTypes(call, check.pathText(dir), entries);
+      return entries;
+    };
+    const text = check.pathText(path);
+    return new Dir(text, await load(path), load, recursive);
   }
 
   /** The raw entries of directory @path (no '.' and '..'), in the kernel's order. */
-  async #entries(call: Call, path: PathLike): Promise<Array<{ raw: Buffer; type: number }>> {
-    const out: Array<{ raw: Buffer; type: number }> = [];
+  async #entries(call: Call, path: PathLike, syscall = 'scandir'): Promise<Entry[]> {
+    const out: Entry[] = [];
     const parse = (buffer: Buffer, start: number, n: number): void => {
       for (let at = start; at < start + n; ) {
         const reclen = buffer.readUInt16LE(at + 16);
@@ -797,7 +1142,7 @@ export class KernelFs {
         if (typeof r !== 'number') r = await r;
         if (first) {
           const opened = chain.atoms[0]!;
-          if (value(opened) < 0) throw call.error(-value(opened), 'scandir', path);
+          if (value(opened) < 0) throw call.error(-value(opened), syscall, path);
           open = value(opened);
           first = false;
         }
@@ -807,7 +1152,7 @@ export class KernelFs {
           if (Number.isNaN(n)) break;
           if (n < 0) {
             open = -1; // the branch closed it
-            throw call.error(-n, 'scandir', path);
+            throw call.error(-n, syscall, path);
           }
           if (n === 0) {
             ended = true;
@@ -912,15 +1257,13 @@ export class KernelFs {
   }
 
   async #removeTree(call: Call, dir: string, force: boolean): Promise<void> {
-    let entries: Array<{ raw: Buffer; type: number }>;
+    let entries: Entry[];
     try {
       entries = await this.#entries(call, dir);
     } catch (error) {
       if (force && (error as { code?: string }).code === 'ENOENT') return;
       throw error;
     }
-    const DT_DIR = 4;
-    const DT_UNKNOWN = 0;
     const files = entries.filter((e) => e.type !== DT_DIR && e.type !== DT_UNKNOWN).map((e) => `${dir}/${e.raw.toString()}`);
     for (const e of entries) if (e.type === DT_DIR || e.type === DT_UNKNOWN) {
       const child = `${dir}/${e.raw.toString()}`;
@@ -1113,6 +1456,99 @@ export class KernelFs {
         }
       }
     }
+  }
+}
+
+function checkUtf8(what: string, encoding: unknown): void {
+  if (encoding !== undefined && encoding !== null && encoding !== 'utf8' && encoding !== 'utf-8')
+    throw notImplemented(`${what} with encoding ${String(encoding)}`);
+}
+
+/**
+ * What k.fs.opendir() resolves with: node:fs's Dir.  read() gives the next
+ * Dirent (null at the end); iterating with for await closes the Dir at the
+ * end or on break.  Reads and close() run in the order they were called.
+ * The entries come in the kernel's order (not sorted, as node:fs's Dir).
+ */
+export class Dir implements AsyncIterable<Dirent> {
+  /** The path given to opendir. */
+  readonly path: string;
+  readonly #load: (dir: string) => Promise<Entry[]>;
+  readonly #recursive: boolean;
+  #entries: Entry[];
+  #parent: string;
+  #at = 0;
+  /** Subdirectories still to read (recursive). */
+  readonly #dirs: string[] = [];
+  #closed = false;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** @internal use k.fs.opendir() */
+  constructor(path: string, entries: Entry[], load: (dir: string) => Promise<Entry[]>, recursive: boolean) {
+    this.path = path;
+    this.#entries = entries;
+    this.#parent = path;
+    this.#load = load;
+    this.#recursive = recursive;
+  }
+
+  /** The next entry, or null when there are no more; rejects with ERR_DIR_CLOSED once closed. */
+  read(): Promise<Dirent | null> {
+    if (this.#closed) return Promise.reject(dirClosed());
+    const p = this.#queue.then(() => this.#next());
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+
+  async #next(): Promise<Dirent | null> {
+    for (;;) {
+      const e = this.#entries[this.#at];
+      if (e) {
+        this.#at++;
+        const name = e.raw.toString();
+        if (this.#recursive && e.type === DT_DIR) this.#dirs.push(posix.join(this.#parent, name));
+        return new Dirent(name, this.#parent, e.type);
+      }
+      const dir = this.#dirs.shift();
+      if (dir === undefined) return null;
+      this.#entries = await this.#load(dir);
+      this.#parent = dir;
+      this.#at = 0;
+    }
+  }
+
+  /** Closes the Dir (after the reads called before); rejects with ERR_DIR_CLOSED if it was closed already. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.reject(dirClosed());
+    this.#closed = true;
+    const p = this.#queue.then(() => {
+      this.#entries = [];
+      this.#dirs.length = 0;
+    });
+    this.#queue = p;
+    return p;
+  }
+
+  /** The entries, closing the Dir at the end or when the loop stops early. */
+  async *entries(): AsyncGenerator<Dirent, void, undefined> {
+    try {
+      for (;;) {
+        const d = await this.read();
+        if (d === null) return;
+        yield d;
+      }
+    } finally {
+      if (!this.#closed) await this.close();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Dirent, void, undefined> {
+    return this.entries();
+  }
+
+  /** `await using dir = await k.fs.opendir(...)`: closes the Dir if it is open. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#closed) await this.close();
   }
 }
 

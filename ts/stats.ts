@@ -110,6 +110,83 @@ export class Stats extends FileType {
   }
 }
 
+const NS_PER_MS = 1_000_000n;
+
+/**
+ * stat(path, { bigint: true }) of k.fs: node:fs's BigIntStats, from the
+ * kernel's struct statx.  Every field a bigint; times in whole milliseconds
+ * (`atimeMs`...) and exact nanoseconds (`atimeNs`...), with `birthtime`
+ * (statx's btime; 0 where the file system keeps none, as libuv).
+ */
+export class BigIntStats extends FileType {
+  dev: bigint;
+  mode: bigint;
+  nlink: bigint;
+  uid: bigint;
+  gid: bigint;
+  rdev: bigint;
+  blksize: bigint;
+  ino: bigint;
+  size: bigint;
+  blocks: bigint;
+  atimeMs: bigint;
+  mtimeMs: bigint;
+  ctimeMs: bigint;
+  birthtimeMs: bigint;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  birthtimeNs: bigint;
+
+  /** @internal built by k.fs from a struct statx (256 bytes, as the kernel filled it) */
+  constructor(statx: Uint8Array) {
+    super();
+    const v = new DataView(statx.buffer, statx.byteOffset, 256);
+    const u32 = (at: number): bigint => BigInt(v.getUint32(at, true));
+    const time = (at: number): bigint => v.getBigInt64(at, true) * 1_000_000_000n + u32(at + 8);
+    // glibc's makedev, as libuv builds st_dev and st_rdev from statx.
+    const makedev = (at: number): bigint => {
+      const major = u32(at);
+      const minor = u32(at + 4);
+      return ((major & 0xfffff000n) << 32n) | ((major & 0xfffn) << 8n) | ((minor & 0xffffff00n) << 12n) | (minor & 0xffn);
+    };
+    this.dev = makedev(136);
+    this.mode = BigInt(v.getUint16(28, true));
+    this.nlink = u32(16);
+    this.uid = u32(20);
+    this.gid = u32(24);
+    this.rdev = makedev(128);
+    this.blksize = u32(4);
+    this.ino = v.getBigUint64(32, true);
+    this.size = v.getBigUint64(40, true);
+    this.blocks = v.getBigUint64(48, true);
+    this.atimeNs = time(64);
+    this.birthtimeNs = time(80);
+    this.ctimeNs = time(96);
+    this.mtimeNs = time(112);
+    this.atimeMs = this.atimeNs / NS_PER_MS;
+    this.mtimeMs = this.mtimeNs / NS_PER_MS;
+    this.ctimeMs = this.ctimeNs / NS_PER_MS;
+    this.birthtimeMs = this.birthtimeNs / NS_PER_MS;
+  }
+
+  protected typeBits(): number {
+    return Number(this.mode) & S_IFMT;
+  }
+  get atime(): Date {
+    return new Date(Number(this.atimeMs));
+  }
+  get mtime(): Date {
+    return new Date(Number(this.mtimeMs));
+  }
+  get ctime(): Date {
+    return new Date(Number(this.ctimeMs));
+  }
+  get birthtime(): Date {
+    return new Date(Number(this.birthtimeMs));
+  }
+}
+
 /** The result of statfsSync, with node:fs's field names. */
 export interface StatFs {
   type: number;
@@ -141,6 +218,11 @@ export class Dirent extends FileType {
     this.name = name;
     this.parentPath = parentPath;
     this.#mode = dirTypeToMode(dtype);
+  }
+
+  /** node:fs (20) keeps this alias of parentPath (deprecated there). */
+  get path(): string {
+    return this.parentPath;
   }
 
   protected typeBits(): number {
