@@ -54,6 +54,7 @@ struct host_disk {
 	unsigned int off_align;	/* O_DIRECT: offset and length alignment */
 	pthread_mutex_t bounce_lock;	/* serialises read-modify-write */
 	unsigned long long latency_ns;	/* injected before every request */
+	struct __kernel_timespec latency_ts;
 	unsigned long long size;
 	char mount_point[256];	/* where lkl_mount() mounted it, if anywhere */
 };
@@ -306,34 +307,6 @@ static int kick_fd = -1;
 /* The poll on kick_fd is in the ring (reap_lock). */
 static int kick_armed;
 
-/*
- * The deadline of an injected latency, by the index of the timeout's SQE:
- * the kernel reads it when the SQE is submitted, which may be a batch later
- * (uring_flush()), and an SQE slot is not reused before that.
- */
-static struct __kernel_timespec uring_deadlines[RING_ENTRIES];
-
-/*
- * A timeout SQE that expires @disk's latency after now.  Absolute: a
- * request's latency runs from when the kernel issued it, not from when its
- * batch reached the host, or requests queued in one batch would all
- * complete at once and wait for one another.
- */
-static struct io_uring_sqe *uring_prep_latency(struct host_disk *disk, unsigned int flags)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-	struct __kernel_timespec *at = &uring_deadlines[(sqe - ring.sq.sqes) % RING_ENTRIES];
-	struct timespec now;
-	unsigned long long ns;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = now.tv_nsec + disk->latency_ns;
-	at->tv_sec = now.tv_sec + ns / 1000000000ULL;
-	at->tv_nsec = ns % 1000000000ULL;
-	io_uring_prep_timeout(sqe, at, 0, IORING_TIMEOUT_ABS | flags);
-	return sqe;
-}
-
 /* Called by the CPU owner only: a single submitter. */
 static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 {
@@ -361,13 +334,16 @@ static void uring_submit(void *handle, struct lkl_disk_request *req, int last)
 		 * from task work and, on tmpfs (no RWF_NOWAIT), handed to an
 		 * io_uring worker thread: two more thread wake-ups.
 		 */
-		sqe = uring_prep_latency(disk, 0);
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_timeout(sqe, &disk->latency_ts, 0, 0);
 		io_uring_sqe_set_data(sqe, (void *)((uintptr_t)req | INLINE_TAG));
 		return;
 	}
 	if (disk->latency_ns) {
+		sqe = io_uring_get_sqe(&ring);
 		/* Expiry (-ETIME) counts as success: the linked I/O then runs. */
-		sqe = uring_prep_latency(disk, IORING_TIMEOUT_ETIME_SUCCESS);
+		io_uring_prep_timeout(sqe, &disk->latency_ts, 0,
+				      IORING_TIMEOUT_ETIME_SUCCESS);
 		sqe->flags |= IOSQE_IO_LINK;
 		io_uring_sqe_set_data(sqe, NULL);
 	}
@@ -884,6 +860,8 @@ static int attach_fd(int fd, const struct lkl_disk_options *opts)
 	disk->read_only = !!(flags & LKL_DISK_READ_ONLY);
 	disk->direct = !!(acc & O_DIRECT);
 	disk->latency_ns = opts->latency_ns;
+	disk->latency_ts.tv_sec = opts->latency_ns / 1000000000ULL;
+	disk->latency_ts.tv_nsec = opts->latency_ns % 1000000000ULL;
 	pthread_mutex_init(&disk->bounce_lock, NULL);
 	if (!fstatfs(fd, &sfs))
 		disk->in_memory = sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
