@@ -96,6 +96,8 @@ export interface KernelStats {
   sysletRingFullWaits: number;
   /** Calls of the ring notify hook (one per batch of completions). */
   sysletRingNotifications: number;
+  /** Block reads of an image in host memory (tmpfs) copied from its mapping, no host syscall. */
+  diskReadsMapped: number;
 }
 
 /** Field order of struct lkl_stats. */
@@ -118,6 +120,7 @@ const STATS_FIELDS: readonly (keyof KernelStats)[] = [
   'sysletCompletions',
   'sysletRingFullWaits',
   'sysletRingNotifications',
+  'diskReadsMapped',
 ];
 
 export type KernelState = 'running' | 'halted' | 'dead';

@@ -37,6 +37,8 @@
 #include <lkl/linux/fcntl.h>
 #include <lkl/linux/fs.h>
 #include <lkl/linux/mount.h>
+#include <sys/mman.h>
+
 #include "host.h"
 
 #define MAX_DISKS		64
@@ -55,6 +57,9 @@ struct host_disk {
 	pthread_mutex_t bounce_lock;	/* serialises read-modify-write */
 	unsigned long long latency_ns;	/* injected before every request */
 	struct __kernel_timespec latency_ts;
+	const char *map;		/* in memory: the image, mapped read-only */
+	unsigned char *units;		/* per 64 KiB of it: how it is read (map_read()) */
+	unsigned long long map_units;	/* whole units the map covers */
 	unsigned long long size;
 	char mount_point[256];	/* where lkl_mount() mounted it, if anywhere */
 };
@@ -64,6 +69,143 @@ static pthread_mutex_t disks_lock = PTHREAD_MUTEX_INITIALIZER;
 
 enum { BACKEND_NONE, BACKEND_URING, BACKEND_THREADS };
 static int backend;
+
+/* --- reads of an in-memory image through a mapping -------------------- */
+
+/*
+ * An image on tmpfs is read by copying from a shared read-only mapping of
+ * it rather than with preadv, where that pays.  A 4 KiB read of a page the
+ * mapping already maps is a 0.4 us copy instead of a 2 us system call (on
+ * this project's PVM guests), but the first touch of a mapped region is a
+ * host page fault, 10-15 us there, for up to 16 pages (fault-around).  So
+ * the image is looked at in 64 KiB units, and a unit is read through the
+ * mapping only:
+ *  - by small reads (MAP_READ_MAX): one preadv of many pages costs less
+ *    than touching them;
+ *  - once small preadvs have read it MAP_HOT_READS times: scattered pages
+ *    read once or twice stay on preadv, and a hot unit pays its fault back
+ *    within a few reads;
+ *  - if all its pages hold data in the host file (mincore() when it turns
+ *    hot): reading a hole through a mapping allocates it, and a sparse image
+ *    would grow to its full size in the host's memory.  A discard or write
+ *    of zeroes sends its units back to cold; a write gives a unit with
+ *    holes another chance.
+ * This state only decides how a page is read, never what is read: both ways
+ * see the same host page cache.  A fault in the copy (the file truncated
+ * behind the library's back) falls back to preadv, which reports it.  Reads
+ * done at submission only (try_inline()): a disk with injected latency
+ * reads when its timeout expires, with preadv, as before.
+ */
+#define UNIT_SHIFT		16	/* a fault maps up to 16 pages around */
+#define UNIT_PAGES		16
+#define MAP_READ_MAX		(32UL << 10)
+#define MAP_HOT_READS		16	/* unit states 0..15: small reads so far */
+#define UNIT_HOLEY		254	/* hot, but not all of it is data */
+#define UNIT_MAPPED		255	/* hot and all data: read through the map */
+#define MAP_IMAGE_MAX		(64ULL << 30)	/* a state byte per 64 KiB: 1 MiB */
+
+static void map_free(struct host_disk *disk)
+{
+	if (disk->map)
+		munmap((void *)disk->map, disk->size);
+	free(disk->units);
+	disk->map = NULL;
+	disk->units = NULL;
+}
+
+static void map_setup(struct host_disk *disk)
+{
+	unsigned long long units = disk->size >> UNIT_SHIFT;	/* whole units only */
+	void *map;
+
+	if (!disk->in_memory || disk->direct || !units || disk->size > MAP_IMAGE_MAX)
+		return;
+	disk->units = calloc(units, 1);
+	if (!disk->units)
+		return;
+	map = mmap(NULL, disk->size, PROT_READ, MAP_SHARED, disk->fd, 0);
+	if (map == MAP_FAILED) {
+		map_free(disk);
+		return;
+	}
+	disk->map = map;
+	disk->map_units = units;
+}
+
+/* The units [*first, *last] that @len bytes at @off touch; 0 if past the map. */
+static int map_units(struct host_disk *disk, unsigned long long off, unsigned long long len,
+		     unsigned long long *first, unsigned long long *last)
+{
+	if (!disk->map || !len)
+		return 0;
+	*first = off >> UNIT_SHIFT;
+	*last = (off + len - 1) >> UNIT_SHIFT;
+	return *last < disk->map_units;
+}
+
+/* A small read of mapped units, copied from the map.  Returns 1 if done. */
+static int map_read(struct host_disk *disk, struct lkl_disk_request *req)
+{
+	unsigned long long off = req->offset, u, last;
+
+	if (req->length > MAP_READ_MAX || !map_units(disk, off, req->length, &u, &last))
+		return 0;
+	for (; u <= last; u++)
+		if (__atomic_load_n(&disk->units[u], __ATOMIC_RELAXED) != UNIT_MAPPED)
+			return 0;
+	for (int i = 0; i < req->nr_segs; i++) {
+		if (lkl_uc_copy(req->segs[i].base, disk->map + off, req->segs[i].len))
+			return 0;	/* a fault: preadv redoes it whole */
+		off += req->segs[i].len;
+	}
+	__atomic_add_fetch(&lkl_host_stats.disk_reads_mapped, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* After a small preadv of @req: count it in its units; a unit that turns hot is checked. */
+static void map_learn(struct host_disk *disk, struct lkl_disk_request *req)
+{
+	unsigned long long u, last;
+
+	if (req->length > MAP_READ_MAX || !map_units(disk, req->offset, req->length, &u, &last))
+		return;
+	for (; u <= last; u++) {
+		unsigned char state = __atomic_load_n(&disk->units[u], __ATOMIC_RELAXED);
+		unsigned char resident[UNIT_PAGES];
+		int all = 1;
+
+		if (state >= MAP_HOT_READS)
+			continue;
+		if (state + 1 < MAP_HOT_READS) {
+			/* Racing counts (pool threads) only delay it. */
+			__atomic_store_n(&disk->units[u], state + 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		/* Resident in tmpfs means allocated: data, not a hole. */
+		if (mincore((void *)(disk->map + (u << UNIT_SHIFT)), 1UL << UNIT_SHIFT, resident))
+			all = 0;
+		for (int i = 0; all && i < UNIT_PAGES; i++)
+			all = resident[i] & 1;
+		__atomic_store_n(&disk->units[u], all ? UNIT_MAPPED : UNIT_HOLEY, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * Before @req reaches the host: a discard or write of zeroes punches holes,
+ * so its units go back to cold; a write may fill the holes of a holey unit.
+ */
+static void map_note_write(struct host_disk *disk, struct lkl_disk_request *req)
+{
+	unsigned long long u, last;
+	int punch = req->op == LKL_DISK_DISCARD || req->op == LKL_DISK_WRITE_ZEROES;
+
+	if (req->op == LKL_DISK_READ || req->op == LKL_DISK_FLUSH ||
+	    !map_units(disk, req->offset, req->length, &u, &last))
+		return;
+	for (; u <= last; u++)
+		if (punch || __atomic_load_n(&disk->units[u], __ATOMIC_RELAXED) == UNIT_HOLEY)
+			__atomic_store_n(&disk->units[u], 0, __ATOMIC_RELAXED);
+}
 
 /* --- completing a request, whatever the backend ------------------------ */
 
@@ -268,6 +410,10 @@ static int try_inline(struct host_disk *disk, struct lkl_disk_request *req)
 	 */
 	if (disk->direct || disk->latency_ns)
 		return 0;
+	if (req->op == LKL_DISK_READ && map_read(disk, req)) {
+		req->result = 0;
+		return 1;
+	}
 	if (req->op == LKL_DISK_READ)
 		r = preadv2(disk->fd, (struct iovec *)req->segs, req->nr_segs,
 			    req->offset, flags);
@@ -278,6 +424,8 @@ static int try_inline(struct host_disk *disk, struct lkl_disk_request *req)
 		return 0;
 	if (r < 0 || (unsigned long long)r != req->length)
 		return 0;	/* not at hand, or partly: the backend redoes it whole */
+	if (req->op == LKL_DISK_READ)
+		map_learn(disk, req);
 	req->result = 0;
 	return 1;
 }
@@ -693,6 +841,7 @@ static int dispatch_submit(void *handle, struct lkl_disk_request *req, int last)
 		req->result = bounce_io(disk, req);
 		return 1;
 	}
+	map_note_write(disk, req);
 	if (try_inline(disk, req))
 		return 1;
 	if (backend == BACKEND_URING)
@@ -775,7 +924,11 @@ void lkl_disk_shutdown(void)
 	}
 	backend = BACKEND_NONE;
 	for (int i = 0; i < MAX_DISKS; i++) {
-		if (disks[i] && disks[i]->own_fd)
+		if (!disks[i])
+			continue;
+		/* First: the mapping holds the file, and with it the lock. */
+		map_free(disks[i]);
+		if (disks[i]->own_fd)
 			close(disks[i]->fd);
 		free(disks[i]);
 		disks[i] = NULL;
@@ -896,12 +1049,14 @@ static int attach_fd(int fd, const struct lkl_disk_options *opts)
 		free(disk);
 		return ret;
 	}
+	map_setup(disk);
 	{
 		long args[6] = { (long)disk, (long)disk->size, disk->read_only };
 
 		dev = lkl_syscall(LKL_SYSCALL_DISK_ADD, args);
 	}
 	if (dev < 0) {
+		map_free(disk);
 		free(disk);
 		return dev;
 	}
@@ -1000,6 +1155,7 @@ int lkl_disk_detach(int id)
 	pthread_mutex_lock(&disks_lock);
 	disks[id] = NULL;
 	pthread_mutex_unlock(&disks_lock);
+	map_free(disk);
 	if (disk->own_fd)
 		close(disk->fd);
 	free(disk);

@@ -17,6 +17,8 @@ extern int lkl_host_io_eventfd;
 
 /* usercopy.c: fault-catching copies of callers' memory. */
 void lkl_usercopy_fill_ops(struct lkl_host_ops *ops);
+/* Copy @n bytes; a fault stops it. Returns the bytes not copied. */
+unsigned long lkl_uc_copy(void *dst, const void *src, unsigned long n);
 
 /* disk.c: block backends. */
 void lkl_disk_fill_ops(struct lkl_host_ops *ops);

@@ -41,6 +41,8 @@
  * @syslet_ring_full_waits: times a completion waited for space in a ring
  * @syslet_ring_notifications: calls of the host's ring notify hook (one per
  *	batch of completions into a ring that asks for it)
+ * @disk_reads_mapped: block reads of an image in host memory (tmpfs) copied
+ *	from the library's mapping of it, with no host system call
  */
 struct lkl_stats {
 	unsigned long long syscalls_fast;
@@ -61,6 +63,7 @@ struct lkl_stats {
 	unsigned long long syslet_completions;
 	unsigned long long syslet_ring_full_waits;
 	unsigned long long syslet_ring_notifications;
+	unsigned long long disk_reads_mapped;
 };
 
 #endif /* _LKL_STATS_H */

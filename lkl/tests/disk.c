@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -634,19 +635,149 @@ static int test_latency_does_not_block(void)
 	return 0;
 }
 
+/*
+ * Reads all of the device @fd (@size bytes) in 4 KiB reads and checks it:
+ * zeroes but @data at @at.  Small reads: only those go through the mapping.
+ */
+static int check_device(long fd, unsigned long long size, const unsigned char *data,
+			unsigned long long at, size_t len)
+{
+	static unsigned char back[4096];
+	static const unsigned char zero[4096];
+
+	for (unsigned long long off = 0; off < size; off += sizeof(back)) {
+		CHECK(lkl_sys_pread64(fd, (char *)back, sizeof(back), off) == sizeof(back),
+		      "device read at %llu", off);
+		if (off >= at && off < at + len)
+			CHECK(!memcmp(back, data + (off - at), sizeof(back)), "data at %llu differs", off);
+		else
+			CHECK(!memcmp(back, zero, sizeof(back)), "a hole at %llu reads non-zero", off);
+	}
+	return 0;
+}
+
+static long long host_blocks(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : (long long)st.st_blocks;
+}
+
+/*
+ * An image on tmpfs is read through the library's mapping of it once its
+ * pages are known to hold data: holes stay holes (a mapping would allocate
+ * them), discarded pages are not brought back, and an image truncated
+ * behind the library's back costs a read, not the process.
+ */
+static int test_tmpfs_mapped_reads(void)
+{
+	static unsigned char data[1 << 20], page[4096];
+	static const unsigned char zero[4096];
+	const unsigned long long size = 64 << 20, at = 8 << 20;
+	unsigned long long range[2] = { at, sizeof(data) };
+	char shm[] = "/dev/shm/lkl-disk-test-XXXXXX", img[64], node[32];
+	struct lkl_stats before, after;
+	long long written, punched, now;
+	int disk, pass;
+	long fd, r;
+
+	CHECK(mkdtemp(shm), "mkdtemp in /dev/shm: %s", strerror(errno));
+	snprintf(img, sizeof(img), "%s/sparse.img", shm);
+	CHECK(!test_shell("truncate -s 64M %s", img), "making the sparse image");
+	disk = lkl_disk_attach(img, 0);
+	CHECK(disk >= 0, "attach: %d", disk);
+	snprintf(node, sizeof(node), "/dev/lkl%d", disk);
+	/* One 4 KiB request per read: readahead off before the open (it is copied then). */
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, node, LKL_O_RDWR, 0));
+	CHECK_OK(lkl_sys_ioctl(fd, LKL_BLKRASET, 0));
+	lkl_sys_close(fd);
+	fd = CHECK_OK(lkl_sys_openat(LKL_AT_FDCWD, node, LKL_O_RDWR, 0));
+	fill_random(data, sizeof(data));
+	CHECK(lkl_sys_pwrite64(fd, (char *)data, sizeof(data), at) == sizeof(data), "device write");
+	CHECK_OK(lkl_sys_fsync(fd));
+	written = host_blocks(img);
+	CHECK(written >= (long long)sizeof(data) / 512, "the image holds %lld blocks", written);
+
+	/*
+	 * The first pass learns where the data is and reads every page once;
+	 * the second copies the data from the map.
+	 */
+	for (pass = 0; pass < 2; pass++) {
+		CHECK_OK(lkl_sys_ioctl(fd, LKL_BLKFLSBUF, 0));
+		lkl_stats(&before, sizeof(before));
+		if (check_device(fd, size, data, at, sizeof(data)))
+			return 1;
+		lkl_stats(&after, sizeof(after));
+	}
+	CHECK(after.disk_reads_mapped > before.disk_reads_mapped,
+	      "the second pass read nothing through the mapping");
+	now = host_blocks(img);
+	CHECK(now == written, "reading the holes allocated them: %lld blocks, %lld before", now, written);
+
+	/* A discard punches the data out; reading it again must not allocate it. */
+	CHECK_OK(lkl_sys_ioctl(fd, LKL_BLKDISCARD, (long)range));
+	punched = host_blocks(img);
+	CHECK(punched < written, "the discard left the image at %lld blocks", punched);
+	CHECK_OK(lkl_sys_ioctl(fd, LKL_BLKFLSBUF, 0));
+	memset(data, 0, sizeof(data));
+	if (check_device(fd, size, data, at, sizeof(data)))
+		return 1;
+	CHECK(host_blocks(img) == punched, "reading discarded pages allocated %lld blocks again",
+	      host_blocks(img) - punched);
+
+	/* Mapped pages, then the file truncated under them: SIGBUS in the copy. */
+	fill_random(data, sizeof(data));
+	CHECK(lkl_sys_pwrite64(fd, (char *)data, sizeof(data), at) == sizeof(data), "device write");
+	CHECK_OK(lkl_sys_fsync(fd));
+	for (pass = 0; pass < 2; pass++) {
+		CHECK_OK(lkl_sys_ioctl(fd, LKL_BLKFLSBUF, 0));
+		lkl_stats(&before, sizeof(before));
+		for (size_t off = 0; off < sizeof(data); off += sizeof(page))
+			CHECK(lkl_sys_pread64(fd, (char *)page, sizeof(page), at + off) == sizeof(page),
+			      "read");
+		lkl_stats(&after, sizeof(after));
+	}
+	CHECK(after.disk_reads_mapped > before.disk_reads_mapped, "the data was not read from the map");
+	CHECK(truncate(img, 4 << 20) == 0, "truncate: %s", strerror(errno));
+	CHECK_OK(lkl_sys_ioctl(fd, LKL_BLKFLSBUF, 0));
+	r = lkl_sys_pread64(fd, (char *)page, sizeof(page), at);
+	CHECK(r == sizeof(page) || r == -LKL_EIO, "read past the truncated end: %ld", r);
+	if (r == sizeof(page))
+		CHECK(!memcmp(page, zero, sizeof(page)), "past the end of the image reads non-zero");
+	lkl_sys_close(fd);
+	CHECK_OK(lkl_disk_detach(disk));
+	test_shell("rm -rf %s", shm);
+	return 0;
+}
+
+/* Halt lets go of every image: another kernel may attach it at once. */
 static int test_halt(void)
 {
-	int ret = lkl_halt();
+	char shm[] = "/dev/shm/lkl-disk-test-XXXXXX", img[64];
+	int ret, disk, fd;
 
+	/* Left attached on purpose; on tmpfs it is also mapped (map_read()). */
+	CHECK(mkdtemp(shm), "mkdtemp in /dev/shm: %s", strerror(errno));
+	snprintf(img, sizeof(img), "%s/left.img", shm);
+	CHECK(!test_shell("truncate -s 16M %s", img), "making the image");
+	disk = lkl_disk_attach(img, 0);
+	CHECK(disk >= 0, "attach: %d", disk);
+
+	ret = lkl_halt();
 	CHECK(ret == 0, "halt: %d", ret);
 	CHECK(lkl_host_thread_count() == 0, "%d library threads left", lkl_host_thread_count());
-	test_shell("rm -rf %s", dir);
+	fd = open(img, O_RDWR);
+	CHECK(fd >= 0, "open: %s", strerror(errno));
+	CHECK(!flock(fd, LOCK_EX | LOCK_NB), "the image is still locked after halt: %s",
+	      strerror(errno));
+	close(fd);
+	test_shell("rm -rf %s %s", dir, shm);
 	return 0;
 }
 
 int main(void)
 {
-	test_plan(16);
+	test_plan(17);
 	test_run("boot", test_boot);
 	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
 	test_run("64 MiB of random writes survive a remount", test_random_writes);
@@ -663,6 +794,8 @@ int main(void)
 	test_run("injected latency does not hold the CPU", test_latency_does_not_block);
 	test_run("a read waits for the host on its own thread (io_uring: no handoffs)",
 		 test_read_waits_on_own_thread);
-	test_run("halt", test_halt);
+	test_run("tmpfs image: mapped reads keep holes, forget discards, survive truncation",
+		 test_tmpfs_mapped_reads);
+	test_run("halt, and images are unlocked after it", test_halt);
 	return test_done();
 }
