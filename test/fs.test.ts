@@ -9,85 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { AbortError, Dirent, Kernel, KernelError, Stats, type Disk } from '../dist/index.js';
+import { AbortError, Kernel, KernelError } from '../dist/index.js';
+import { Parity, slowDisk, type CaseSide } from './fs-parity.js';
 import { bootForTests, makeExt4Image, tempDir } from './helpers.js';
 
 let k: Kernel;
 const MNT = '/mnt/kfs';
 let hostRoot: string;
 
-/** One side of a case: the Promise API, its sync twin for setup, its folder. */
-interface Side {
-  name: 'node' | 'kfs';
-  fs: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  sync: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  root: string;
-}
-
-let sides: Side[];
-
-/** Results in a form both sides can give: no inode numbers, times, devices. */
-function normalise(value: unknown, root: string): unknown {
-  if (value === undefined || value === null) return value;
-  if (typeof value === 'string') return value.split(root).join('<root>');
-  if (Buffer.isBuffer(value)) return { buffer: value.toString('hex') };
-  if (value instanceof Stats || value instanceof nodeFs.Stats) {
-    const s = value as nodeFs.Stats;
-    return { size: s.size, mode: s.mode, nlink: s.nlink, file: s.isFile(), dir: s.isDirectory(), link: s.isSymbolicLink() };
-  }
-  if (value instanceof Dirent || value instanceof nodeFs.Dirent) {
-    const d = value as nodeFs.Dirent;
-    return { name: d.name, file: d.isFile(), dir: d.isDirectory(), link: d.isSymbolicLink() };
-  }
-  if (Array.isArray(value)) return value.map((v) => normalise(v, root));
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value as object)) out[key] = normalise(v, root);
-    return out;
-  }
-  return value;
-}
-
-/** What a case gave: { ok: result } or { code, name }. */
-async function outcome(side: Side, fn: (s: Side) => Promise<unknown>): Promise<unknown> {
-  let p: unknown;
-  try {
-    p = fn(side);
-  } catch (error) {
-    return { threwSynchronously: String(error) };
-  }
-  try {
-    return { ok: normalise(await p, side.root) };
-  } catch (error) {
-    const e = error as Error & { code?: string };
-    return { code: e.code, name: e.name === 'KernelError' ? 'Error' : e.name };
-  }
-}
-
-let caseNumber = 0;
-/** A fresh folder for a case, on both sides. */
-function dirs(): Array<Side & { d: string }> {
-  caseNumber++;
-  return sides.map((s) => {
-    const d = `${s.root}/case${caseNumber}`;
-    s.sync.mkdirSync(d);
-    return { ...s, d };
-  });
-}
-
-/** Runs @fn on both sides (after @setup) and expects the same outcome; returns it. */
-async function same(
-  fn: (s: Side & { d: string }) => Promise<unknown>,
-  setup?: (s: Side & { d: string }) => void,
-): Promise<unknown> {
-  const [node, kfs] = dirs();
-  setup?.(node!);
-  setup?.(kfs!);
-  const a = await outcome(node!, fn as (s: Side) => Promise<unknown>);
-  const b = await outcome(kfs!, fn as (s: Side) => Promise<unknown>);
-  expect(b).toEqual(a);
-  return a;
-}
+const parity = new Parity();
+const same = (fn: (s: CaseSide) => Promise<unknown>, setup?: (s: CaseSide) => void): Promise<unknown> => parity.same(fn, setup);
 
 beforeAll(async () => {
   k = await bootForTests({ memory: '256M' });
@@ -96,7 +27,7 @@ beforeAll(async () => {
   const image = makeExt4Image(64 * 1024 * 1024, 'kfs.img');
   const disk = k.disks.attach(image);
   k.mount(disk, { type: 'ext4', at: MNT });
-  sides = [
+  parity.sides = [
     { name: 'node', fs: nodeFs.promises, sync: nodeFs, root: hostRoot },
     { name: 'kfs', fs: k.fs, sync: k.sys, root: MNT },
   ];
@@ -106,14 +37,14 @@ const big = Buffer.alloc(200 * 1024);
 for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i * 2654435761 >>> 0, i);
 
 describe('k.fs and node:fs/promises give the same results', () => {
-  const files = (s: Side & { d: string }): void => {
+  const files = (s: CaseSide): void => {
     s.sync.writeFileSync(`${s.d}/f`, 'hello');
     s.sync.writeFileSync(`${s.d}/big`, big);
     s.sync.mkdirSync(`${s.d}/dir`);
     s.sync.writeFileSync(`${s.d}/dir/inner`, 'x');
     s.sync.symlinkSync('f', `${s.d}/link`);
   };
-  const cases: Array<[string, (s: Side & { d: string }) => Promise<unknown>]> = [
+  const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
     ['readFile utf8', (s) => s.fs.readFile(`${s.d}/f`, 'utf8')],
     ['readFile a Buffer', (s) => s.fs.readFile(`${s.d}/f`)],
     ['readFile { encoding: "hex" }', (s) => s.fs.readFile(`${s.d}/f`, { encoding: 'hex' })],
@@ -281,7 +212,7 @@ describe('k.fs and node:fs/promises give the same results', () => {
 });
 
 describe('bad input rejects with Node-style errors, as node:fs/promises', () => {
-  const cases: Array<[string, (s: Side & { d: string }) => Promise<unknown>]> = [
+  const cases: Array<[string, (s: CaseSide) => Promise<unknown>]> = [
     ['readFile(123)', (s) => s.fs.readFile(123n)],
     ['readFile path with a NUL', (s) => s.fs.readFile(`${s.d}/a\0b`)],
     ['readFile unknown encoding', (s) => s.fs.readFile(`${s.d}/f`, { encoding: 'bogus' })],
@@ -303,7 +234,7 @@ describe('bad input rejects with Node-style errors, as node:fs/promises', () => 
     ['FileHandle.read into an empty buffer', async (s) => withHandle(s, (fh) => fh.read(Buffer.alloc(0), 0, 1, 0))],
     ['FileHandle.write length beyond the buffer', async (s) => withHandle(s, (fh) => fh.write(Buffer.alloc(4), 0, 5, 0))],
   ];
-  async function withHandle(s: Side & { d: string }, fn: (fh: any) => Promise<unknown>): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async function withHandle(s: CaseSide, fn: (fh: any) => Promise<unknown>): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const fh = await s.fs.open(`${s.d}/f`, 'r+');
     try {
       return await fn(fh);
@@ -312,27 +243,18 @@ describe('bad input rejects with Node-style errors, as node:fs/promises', () => 
     }
   }
   it.each(cases)('%s', async (_, fn) => {
-    const result = (await same(fn, (s) => s.sync.writeFileSync(`${s.d}/f`, 'hello'))) as { code?: string; name?: string };
-    // Rejected (never thrown synchronously), with an ERR_* code.
-    expect(result.code).toMatch(/^ERR_/);
-    expect(['TypeError', 'RangeError']).toContain(result.name);
+    await parity.badInput(fn, (s) => s.sync.writeFileSync(`${s.d}/f`, 'hello'));
   });
 
   it('deliberate differences: k.fs refuses what node:fs/promises (Node 20) lets through', async () => {
-    const [node, kfs] = dirs();
-    for (const s of [node!, kfs!]) s.sync.writeFileSync(`${s.d}/f`, 'hello');
-    const cases: Array<[(s: Side & { d: string }) => Promise<unknown>, string]> = [
+    await parity.refusedByKfs([
       // node: copies (the mode is a bit mask, 1.5 passes)
       [(s) => s.fs.copyFile(`${s.d}/f`, `${s.d}/g`, 1.5), 'ERR_OUT_OF_RANGE'],
       // node: any truthy value means true
       [(s) => s.fs.readdir(s.d, { withFileTypes: 'yes' }), 'ERR_INVALID_ARG_TYPE'],
       // node: writes the string as UTF-8
       [(s) => withHandle(s, (fh) => fh.write('abc', 0, 'bogus')), 'ERR_INVALID_ARG_VALUE'],
-    ];
-    for (const [fn, code] of cases) {
-      expect(await outcome(node!, fn as (s: Side) => Promise<unknown>)).toHaveProperty('ok');
-      expect(await outcome(kfs!, fn as (s: Side) => Promise<unknown>)).toMatchObject({ code });
-    }
+    ], (s) => s.sync.writeFileSync(`${s.d}/f`, 'hello'));
   });
 
   it('k.fs calls never throw synchronously, whatever they get', async () => {
@@ -377,27 +299,19 @@ describe('errors', () => {
 });
 
 describe('the cached path and the cachemiss path', () => {
-  let disk: Disk;
+  let slow: ReturnType<typeof slowDisk>;
   const SLOW = '/mnt/kfs-slow';
   const content = Buffer.alloc(256 * 1024);
   for (let i = 0; i < content.length; i += 4) content.writeUInt32LE(i ^ 0x5a5a5a5a, i);
 
   beforeAll(() => {
-    disk = k.disks.attach(makeExt4Image(32 * 1024 * 1024, 'slow.img'), { latencyUs: 200 });
-    k.mount(disk, { type: 'ext4', at: SLOW });
+    slow = slowDisk(k, makeExt4Image(32 * 1024 * 1024, 'slow.img'), SLOW);
     k.sys.writeFileSync(`${SLOW}/data`, content);
     k.sys.mkdirSync(`${SLOW}/small`);
     for (let i = 0; i < 20; i++) k.sys.writeFileSync(`${SLOW}/small/f${i}`, `small file ${i}`);
   });
-  afterAll(() => {
-    k.umount(SLOW);
-    k.disks.detach(disk);
-  });
-  /** Unmount and mount again: the page cache of the disk is empty. */
-  function dropCache(): void {
-    k.umount(SLOW);
-    k.mount(disk, { type: 'ext4', at: SLOW });
-  }
+  afterAll(() => slow.close());
+  const dropCache = (): void => slow.dropCache();
 
   it('reads that miss the cache go asynchronous and give the right data; cached ones complete at once', async () => {
     dropCache();

@@ -531,16 +531,7 @@ export class FileHandle {
       return { bytesRead: 0, buffers };
     }
     const into = views.length === 1 ? bytesOf(views[0]!) : Buffer.allocUnsafe(total);
-    const chain = new Syslet();
-    try {
-      if (p === -1) chain.read(fd, into, { offset: 0, length: total });
-      else chain.pread(fd, into, p, { offset: 0, length: total });
-    } catch (error) {
-      this.#end();
-      throw error;
-    }
-    let n = this.#one(call, chain, 'read');
-    if (typeof n !== 'number') n = await n;
+    const n = await this.#vectorChain(call, 'read', fd, into, total, p);
     if (views.length > 1) {
       let at = 0;
       for (const v of views) {
@@ -551,6 +542,30 @@ export class FileHandle {
       }
     }
     return { bytesRead: n, buffers };
+  }
+
+  /**
+   * readv/writev's one chain: a read or write of @length bytes of @bytes
+   * (pread/pwrite at @position unless it is -1).  Ends the handle's call.
+   */
+  async #vectorChain(call: Call, op: 'read' | 'write', fd: number, bytes: Uint8Array, length: number, position: number | bigint): Promise<number> {
+    const chain = new Syslet();
+    const at = { offset: 0, length };
+    try {
+      if (op === 'read') {
+        if (position === -1) chain.read(fd, bytes, at);
+        else chain.pread(fd, bytes, position, at);
+      } else if (position === -1) {
+        chain.write(fd, bytes, at);
+      } else {
+        chain.pwrite(fd, bytes, position, at);
+      }
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+    const n = this.#one(call, chain, op);
+    return typeof n === 'number' ? n : await n;
   }
 
   /**
@@ -570,16 +585,7 @@ export class FileHandle {
     for (const v of views) total += v.byteLength;
     total = Math.min(total, MAX_RW);
     const from = views.length === 1 ? bytesOf(views[0]!) : Buffer.concat(views.map(bytesOf), total);
-    const chain = new Syslet();
-    try {
-      if (p === -1) chain.write(fd, from, { offset: 0, length: total });
-      else chain.pwrite(fd, from, p, { offset: 0, length: total });
-    } catch (error) {
-      this.#end();
-      throw error;
-    }
-    let n = this.#one(call, chain, 'write');
-    if (typeof n !== 'number') n = await n;
+    const n = await this.#vectorChain(call, 'write', fd, from, total, p);
     return { bytesWritten: n, buffers };
   }
 
@@ -639,9 +645,7 @@ export class FileHandle {
         pieces.push(Buffer.from(next));
         total += 1;
       }
-      if (total > READ_MAX) throw fileTooLarge(total);
-      const data = Buffer.concat(pieces, total);
-      return encoding ? data.toString(encoding) : data;
+      return joined(pieces, total, encoding);
     } finally {
       this.#end();
     }
@@ -879,9 +883,7 @@ export class KernelFs {
         pieces.push(Buffer.from(next));
         total += 1;
       }
-      if (total > READ_MAX) throw fileTooLarge(total);
-      const data = Buffer.concat(pieces, total);
-      return encoding ? data.toString(encoding) : data;
+      return joined(pieces, total, encoding);
     } finally {
       if (reusable && this.#scratch.length < 64) this.#scratch.push(scratch);
       if (open >= 0) this.#closeQuietly(open);
@@ -1550,6 +1552,13 @@ export class Dir implements AsyncIterable<Dirent> {
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#closed) await this.close();
   }
+}
+
+/** readFile's pieces as one Buffer, or a string in @encoding. */
+function joined(pieces: Buffer[], total: number, encoding: BufferEncoding | null | undefined): Buffer | string {
+  if (total > READ_MAX) throw fileTooLarge(total);
+  const data = Buffer.concat(pieces, total);
+  return encoding ? data.toString(encoding) : data;
 }
 
 function fileTooLarge(size: number): RangeError {
