@@ -199,9 +199,13 @@ static void map_note_write(struct host_disk *disk, struct lkl_disk_request *req)
 	unsigned long long u, last;
 	int punch = req->op == LKL_DISK_DISCARD || req->op == LKL_DISK_WRITE_ZEROES;
 
-	if (req->op == LKL_DISK_READ || req->op == LKL_DISK_FLUSH ||
-	    !map_units(disk, req->offset, req->length, &u, &last))
+	if (req->op == LKL_DISK_READ || req->op == LKL_DISK_FLUSH || !disk->map || !req->length)
 		return;
+	/* Up to the end of the map: a range may run on into its partial tail. */
+	u = req->offset >> UNIT_SHIFT;
+	last = (req->offset + req->length - 1) >> UNIT_SHIFT;
+	if (last >= disk->map_units)
+		last = disk->map_units - 1;
 	for (; u <= last; u++)
 		if (punch || __atomic_load_n(&disk->units[u], __ATOMIC_RELAXED) == UNIT_HOLEY)
 			__atomic_store_n(&disk->units[u], 0, __ATOMIC_RELAXED);
