@@ -132,15 +132,24 @@ static void map_setup(struct host_disk *disk)
 	disk->map_units = units;
 }
 
-/* The units [*first, *last] that @len bytes at @off touch; 0 if past the map. */
+/*
+ * The units [*first, *last] that @len bytes at @off touch, @last cut to the
+ * end of the map.  Returns 1 if the map covers them all, 0 if not (or if
+ * there is no map: then *first > *last).
+ */
 static int map_units(struct host_disk *disk, unsigned long long off, unsigned long long len,
 		     unsigned long long *first, unsigned long long *last)
 {
+	*first = 1;
+	*last = 0;
 	if (!disk->map || !len)
 		return 0;
 	*first = off >> UNIT_SHIFT;
 	*last = (off + len - 1) >> UNIT_SHIFT;
-	return *last < disk->map_units;
+	if (*last < disk->map_units)
+		return 1;
+	*last = disk->map_units - 1;
+	return 0;
 }
 
 /* A small read of mapped units, copied from the map.  Returns 1 if done. */
@@ -199,13 +208,10 @@ static void map_note_write(struct host_disk *disk, struct lkl_disk_request *req)
 	unsigned long long u, last;
 	int punch = req->op == LKL_DISK_DISCARD || req->op == LKL_DISK_WRITE_ZEROES;
 
-	if (req->op == LKL_DISK_READ || req->op == LKL_DISK_FLUSH || !disk->map || !req->length)
+	if (req->op == LKL_DISK_READ || req->op == LKL_DISK_FLUSH)
 		return;
 	/* Up to the end of the map: a range may run on into its partial tail. */
-	u = req->offset >> UNIT_SHIFT;
-	last = (req->offset + req->length - 1) >> UNIT_SHIFT;
-	if (last >= disk->map_units)
-		last = disk->map_units - 1;
+	map_units(disk, req->offset, req->length, &u, &last);
 	for (; u <= last; u++)
 		if (punch || __atomic_load_n(&disk->units[u], __ATOMIC_RELAXED) == UNIT_HOLEY)
 			__atomic_store_n(&disk->units[u], 0, __ATOMIC_RELAXED);
