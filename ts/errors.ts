@@ -38,6 +38,8 @@ export class KernelError extends Error {
     let message = `${code}: ${text.charAt(0).toLowerCase()}${text.slice(1)}, ${details.syscall}`;
     if (details.path !== undefined) message += ` '${details.path}'`;
     if (details.dest !== undefined) message += ` -> '${details.dest}'`;
+    // ext4's codes for a bad checksum and for a broken structure on disk.
+    if (code === 'EBADMSG' || code === 'EUCLEAN') message += ' (the kernel found corrupt file-system metadata; see kernelLog)';
     super(message);
     this.name = 'KernelError';
     this.code = code;

@@ -42,7 +42,10 @@ export interface MountOptions {
   /** Absolute mount point in the kernel; created (with parents) when missing. */
   at: string;
   readOnly?: boolean;
-  /** File-system options, e.g. 'errors=remount-ro'. */
+  /**
+   * File-system options, e.g. 'noatime'.  ext4 gets 'errors=remount-ro' unless
+   * these choose an errors= behaviour: a corrupt image cannot panic the kernel.
+   */
   options?: string;
 }
 

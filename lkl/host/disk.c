@@ -1197,9 +1197,52 @@ static long make_dirs(const char *path)
 	return 0;
 }
 
+/* Whether the comma-separated mount @options choose an errors= behaviour. */
+static int options_set_errors(const char *options)
+{
+	const char *p = options;
+
+	while (p && *p) {
+		if (!strncmp(p, "errors=", 7))
+			return 1;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+/* The kernel reads at most a page of mount options. */
+#define MOUNT_OPTIONS_MAX	4095
+
+/*
+ * The options ext2/3/4 are mounted with: the caller's, with errors=remount-ro
+ * in front unless they choose an errors= behaviour themselves.  An image's
+ * superblock may ask for a panic on the first corruption found; obeyed, one
+ * bad image would end the kernel for the whole process.  Sets *@options
+ * to what to pass (@buf or unchanged); -EINVAL if that is too long.
+ */
+static int ext_mount_options(const char *fstype, const char **options, char *buf, size_t size)
+{
+	const char *given = *options;
+
+	if (given && strlen(given) > MOUNT_OPTIONS_MAX)
+		return -EINVAL;
+	if (strcmp(fstype, "ext2") && strcmp(fstype, "ext3") && strcmp(fstype, "ext4"))
+		return 0;
+	if (options_set_errors(given))
+		return 0;
+	if ((size_t)snprintf(buf, size, "errors=remount-ro%s%s", given && *given ? "," : "",
+			     given ? given : "") >= size)
+		return -EINVAL;
+	*options = buf;
+	return 0;
+}
+
 int lkl_mount(int id, const char *fstype, const char *mount_point,
 	      unsigned long flags, const char *options)
 {
+	char buf[MOUNT_OPTIONS_MAX + 1];
 	struct host_disk *disk = disk_get(id);
 	char node[32];
 	long ret;
@@ -1214,6 +1257,9 @@ int lkl_mount(int id, const char *fstype, const char *mount_point,
 		return -EBUSY;
 	if (disk->read_only)
 		flags |= LKL_MS_RDONLY;
+	ret = ext_mount_options(fstype, &options, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
 	ret = make_dirs(mount_point);
 	if (ret < 0)
 		return ret;

@@ -229,7 +229,11 @@ int lkl_disk_detach(int disk);
  * @flags: LKL_MS_* mount flags (LKL_MS_RDONLY is implied for read-only disks)
  * @options: file-system options (e.g. "errors=remount-ro"), or NULL
  *
- * The mount point is created (with parents) if missing.
+ * The mount point is created (with parents) if missing.  ext2/3/4 are
+ * mounted with "errors=remount-ro" in front of @options unless @options
+ * name an errors= behaviour: an image's own "panic on error" setting would
+ * otherwise end the kernel at the first corruption found.  Options longer
+ * than 4095 bytes (what the kernel reads): -EINVAL.
  */
 int lkl_mount(int disk, const char *fstype, const char *mount_point,
 	      unsigned long flags, const char *options);

@@ -418,6 +418,85 @@ static int test_bad_images(void)
 	return 0;
 }
 
+/*
+ * An image whose superblock asks for a panic on the first corruption found,
+ * with its one directory block overwritten: reading the directory fails, the
+ * kernel lives on and the file system stops writing (the library mounts
+ * ext4 with errors=remount-ro unless told otherwise); an errors= choice of
+ * the caller's is kept.
+ */
+static long list_dir(const char *path)
+{
+	char dents[4096];
+	long fd, n;
+
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_RDONLY | LKL_O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	while ((n = lkl_sys_getdents64(fd, (void *)dents, sizeof(dents))) > 0)
+		;
+	lkl_sys_close(fd);
+	return n;
+}
+
+static long create_file(const char *path)
+{
+	long fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_CREAT | LKL_O_WRONLY, 0644);
+
+	if (fd >= 0)
+		lkl_sys_close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+static int test_corrupt_image_asking_for_panic(void)
+{
+	static char options[5000];
+	int disk;
+	long ret;
+
+	CHECK(!test_shell("mkdir -p %s/csrc/d && for i in $(seq 1 40); do echo $i > %s/csrc/d/f$i; done && "
+			  "mke2fs -q -F -t ext4 -b 1024 -d %s/csrc %s/corrupt.img 16M && "
+			  "tune2fs -e panic %s/corrupt.img && "
+			  "blk=$(debugfs -R 'bmap /d 0' %s/corrupt.img) && [ \"$blk\" -gt 0 ] && "
+			  "head -c 1000 /dev/zero | tr '\\0' '\\377' | "
+			  "dd of=%s/corrupt.img bs=1 seek=$((blk * 1024 + 24)) conv=notrunc",
+			  dir, dir, dir, dir, dir, dir, dir),
+	      "making the corrupt image");
+	CHECK(!test_shell("dumpe2fs -h %s/corrupt.img | grep -q 'Errors behavior: *Panic'", dir),
+	      "the image asks for a panic on errors");
+
+	disk = lkl_disk_attach(tmp_path("corrupt.img"), 0);
+	CHECK(disk >= 0, "attach: %d", disk);
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/corrupt", 0, NULL));
+	ret = list_dir("/mnt/corrupt/d");
+	CHECK(ret == -LKL_EBADMSG || ret == -LKL_EUCLEAN,
+	      "listing the corrupt directory returned %ld (%s), not EBADMSG or EUCLEAN",
+	      ret, lkl_strerror(ret));
+	CHECK(lkl_sys_getpid() == 1, "the kernel lives after the corruption was found");
+	/*
+	 * ext4 aborts the journal and stops writing ("Remounting filesystem
+	 * read-only"; since 6.6 it shuts the file system down rather than set
+	 * the read-only flag): EIO, or EROFS.
+	 */
+	ret = create_file("/mnt/corrupt/new");
+	CHECK(ret == -LKL_EROFS || ret == -LKL_EIO, "a write after the error returned %ld", ret);
+	CHECK_OK(lkl_umount("/mnt/corrupt"));
+
+	/* The caller's own errors= is kept: with continue, writes go on. */
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/corrupt", 0, "errors=continue"));
+	ret = list_dir("/mnt/corrupt/d");
+	CHECK(ret == -LKL_EBADMSG || ret == -LKL_EUCLEAN, "listing again returned %ld", ret);
+	CHECK_OK(create_file("/mnt/corrupt/new"));
+	CHECK_OK(lkl_umount("/mnt/corrupt"));
+
+	/* Options the kernel could not read whole are refused. */
+	memset(options, 'a', sizeof(options) - 1);
+	CHECK(lkl_mount(disk, "ext4", "/mnt/corrupt", 0, options) == -LKL_EINVAL,
+	      "over-long options accepted");
+	CHECK_OK(lkl_disk_detach(disk));
+	return 0;
+}
+
 /* What the kernel wrote through a direct disk reads back, after a remount
  * and for the host's tools; with a forced 4096-byte alignment and 1 KiB ext4
  * blocks, every metadata block goes through the bounce buffers. */
@@ -782,7 +861,7 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(17);
+	test_plan(18);
 	test_run("boot", test_boot);
 	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
 	test_run("64 MiB of random writes survive a remount", test_random_writes);
@@ -793,6 +872,8 @@ int main(void)
 	test_run("two disks at once", test_two_disks);
 	test_run("read-only disk refuses writes; images are locked while attached", test_read_only);
 	test_run("garbage and truncated images fail to mount", test_bad_images);
+	test_run("an image asking for a panic on corruption: the kernel lives, writes stop",
+		 test_corrupt_image_asking_for_panic);
 	test_run("direct (O_DIRECT) disks keep what was written, bounced or not", test_direct);
 	test_run("direct attach fails where the host refuses O_DIRECT", test_direct_refused);
 	test_run("injected latency: an uncached read takes at least 200 us", test_latency);
