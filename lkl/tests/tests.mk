@@ -2,14 +2,14 @@
 # C tests (TAP, run with prove) and the benchmark; included by lkl/Makefile.
 
 TEST_NAMES := boot panic panic-irq thread-exit disk halt socket \
-              syslet syslet-halt syslet-panic syslet-fuzz
+              syslet syslet-halt syslet-panic syslet-fuzz image-fuzz
 TEST_BINS  := $(addprefix $(OUT)/tests/,$(TEST_NAMES))
 # The disk tests run once per block backend.
 TEST_RUNS  := $(OUT)/tests/boot $(OUT)/tests/panic $(OUT)/tests/panic-irq \
               $(OUT)/tests/halt $(OUT)/tests/disk-uring $(OUT)/tests/disk-threads \
               $(OUT)/tests/socket $(OUT)/tests/thread-exit-valgrind \
               $(OUT)/tests/syslet $(OUT)/tests/syslet-halt $(OUT)/tests/syslet-panic \
-              $(OUT)/tests/syslet-fuzz \
+              $(OUT)/tests/syslet-fuzz $(OUT)/tests/image-fuzz \
               $(LKL_DIR)/tests/deps-check.sh
 
 $(OUT)/tests/disk-%: $(OUT)/tests/disk
