@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { Kernel, KernelError, syscalls, type Disk } from '../dist/index.js';
 import { bootForTests, e2fs, makeExt4Image, thrown } from './helpers.js';
 
@@ -432,6 +433,13 @@ describe('disks', () => {
     expectCode(() => k.mount(d, { type: 'nosuchfs', at: '/mnt/x' }), 'ENODEV', 'mount', '/mnt/x');
     k.disks.detach(d);
     expectCode(() => k.disks.attach('/nonexistent/image.img'), 'ENOENT', 'attach', '/nonexistent/image.img');
+    // Not images: refused at once (opening a FIFO would wait for a writer).
+    const fifo = join(dirname(blank), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const path of [fifo, '/dev/null', dirname(blank)]) {
+      expectCode(() => k.disks.attach(path, { readOnly: true }), 'EINVAL', 'attach', path);
+      expect((thrown(() => k.disks.attach(path, { readOnly: true })) as Error).message).toMatch(/an image is a non-empty regular file or a block device/);
+    }
     expectCode(() => k.umount('/mnt/not-mounted'), 'ENOENT', 'umount');
   });
 });

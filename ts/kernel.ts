@@ -411,6 +411,8 @@ export class Disks {
       const error = this.#kernel.error(-id, 'attach', path);
       if (direct && (error as KernelError).code === 'EOPNOTSUPP')
         error.message = `${error.message} (the host file system refuses O_DIRECT; attach without { direct: true })`;
+      else if ((error as KernelError).code === 'EINVAL')
+        error.message = `${error.message} (an image is a non-empty regular file or a block device)`;
       throw error;
     }
     const disk: Disk = Object.freeze({ id, path, readOnly, direct, latencyUs, device: `/dev/lkl${id}` });

@@ -1099,6 +1099,26 @@ int lkl_disk_attach_fd(int fd, int flags)
 	return attach_fd(fd, &(struct lkl_disk_options){ .flags = flags });
 }
 
+/*
+ * An image opened by path: a regular file or a block device, nothing else;
+ * then blocking again (io_uring hands EAGAIN of a non-blocking file back
+ * instead of waiting).
+ */
+static int open_image_checks(int fd)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -EINVAL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK))
+		return -errno;
+	return 0;
+}
+
 int lkl_disk_attach_opts(const char *path, const struct lkl_disk_options *opts)
 {
 	static const struct lkl_disk_options none;
@@ -1111,13 +1131,23 @@ int lkl_disk_attach_opts(const char *path, const struct lkl_disk_options *opts)
 		return -EFAULT;
 	if (flags & ~(LKL_DISK_READ_ONLY | LKL_DISK_DIRECT))
 		return -EINVAL;
+	/*
+	 * O_NONBLOCK: opening a FIFO would otherwise wait for its other end
+	 * forever; O_NOCTTY: a terminal given as an image must not become the
+	 * process's.  Only regular files and block devices are images.
+	 */
 	fd = open(path, ((flags & LKL_DISK_READ_ONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-		  ((flags & LKL_DISK_DIRECT) ? O_DIRECT : 0));
+		  O_NONBLOCK | O_NOCTTY | ((flags & LKL_DISK_DIRECT) ? O_DIRECT : 0));
 	/* O_DIRECT refused at open (a file system without direct I/O). */
 	if (fd < 0 && errno == EINVAL && (flags & LKL_DISK_DIRECT))
 		return -EOPNOTSUPP;
 	if (fd < 0)
 		return -errno;
+	ret = open_image_checks(fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
 	/*
 	 * Two kernels (or two attaches) writing one image corrupt it: hold an
 	 * exclusive lock while attached read-write, a shared one read-only.

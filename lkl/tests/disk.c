@@ -383,7 +383,8 @@ static int test_read_only(void)
 	return 0;
 }
 
-/* Garbage and truncated images fail to mount, and the process carries on. */
+/* Garbage and truncated images fail to mount, and the process carries on;
+ * what is not an image at all fails to attach. */
 static int test_bad_images(void)
 {
 	static unsigned char junk[1 << 20];
@@ -411,6 +412,11 @@ static int test_bad_images(void)
 	CHECK_OK(lkl_disk_detach(disk));
 
 	CHECK(lkl_disk_attach(tmp_path("missing.img"), 0) == -LKL_ENOENT, "missing file");
+	/* Not images: refused at once (a FIFO's open would wait for a writer). */
+	CHECK(!mkfifo(tmp_path("fifo"), 0600), "mkfifo: %s", strerror(errno));
+	CHECK(lkl_disk_attach(tmp_path("fifo"), LKL_DISK_READ_ONLY) == -LKL_EINVAL, "a FIFO");
+	CHECK(lkl_disk_attach("/dev/null", LKL_DISK_READ_ONLY) == -LKL_EINVAL, "a character device");
+	CHECK(lkl_disk_attach(dir, LKL_DISK_READ_ONLY) == -LKL_EINVAL, "a directory");
 	CHECK(lkl_disk_detach(42) == -LKL_ENXIO, "detach of an unknown disk");
 	CHECK(lkl_mount(42, "ext4", "/mnt/x", 0, NULL) == -LKL_ENXIO, "mount of an unknown disk");
 	CHECK(lkl_sys_getpid() == 1, "kernel still answers");
@@ -871,7 +877,7 @@ int main(void)
 	test_run("sparse 8 GiB image, data past 4 GiB", test_sparse_8g);
 	test_run("two disks at once", test_two_disks);
 	test_run("read-only disk refuses writes; images are locked while attached", test_read_only);
-	test_run("garbage and truncated images fail to mount", test_bad_images);
+	test_run("garbage and truncated images fail to mount; FIFOs and devices do not attach", test_bad_images);
 	test_run("an image asking for a panic on corruption: the kernel lives, writes stop",
 		 test_corrupt_image_asking_for_panic);
 	test_run("direct (O_DIRECT) disks keep what was written, bounced or not", test_direct);
