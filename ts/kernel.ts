@@ -258,7 +258,14 @@ export class Kernel {
     }
     if (options.options !== undefined) check.string('options.options', options.options);
     const ret = native.mount(d.id, type, at, flags, options.options);
-    if (ret < 0) throw this.error(-ret, 'mount', at);
+    if (ret < 0) {
+      const error = this.error(-ret, 'mount', at);
+      if (error instanceof KernelError && error.code === 'EROFS' && error.kernelLog.some((line) => /recovery required on readonly/.test(line)))
+        error.message +=
+          " (the image's journal needs recovery: its last writer stopped without unmounting it. Attach it read-write once" +
+          " to replay the journal, or mount it read-only with options: 'noload' to read it as of its last checkpoint)";
+      throw error;
+    }
     return at;
   }
 
