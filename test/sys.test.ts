@@ -436,6 +436,12 @@ describe('disks', () => {
     // Not images: refused at once (opening a FIFO would wait for a writer).
     const fifo = join(dirname(blank), 'fifo');
     execFileSync('mkfifo', [fifo]);
+    // At most 64 disks at once; the 65th attach says so.
+    const many = Array.from({ length: 64 - k.disks.list().length }, () => k.disks.attach(blank, { readOnly: true }));
+    const full = thrown(() => k.disks.attach(blank, { readOnly: true }));
+    for (const d of many) k.disks.detach(d);
+    expect((full as KernelError).code).toBe('ENOSPC');
+    expect((full as Error).message).toMatch(/64 disks are attached already/);
     for (const path of [fifo, '/dev/null', dirname(blank)]) {
       expectCode(() => k.disks.attach(path, { readOnly: true }), 'EINVAL', 'attach', path);
       expect((thrown(() => k.disks.attach(path, { readOnly: true })) as Error).message).toMatch(/an image is a non-empty regular file or a block device/);

@@ -420,6 +420,8 @@ export class Disks {
         error.message = `${error.message} (the host file system refuses O_DIRECT; attach without { direct: true })`;
       else if ((error as KernelError).code === 'EINVAL')
         error.message = `${error.message} (an image is a non-empty regular file or a block device)`;
+      else if ((error as KernelError).code === 'ENOSPC')
+        error.message = `${error.message} (64 disks are attached already: detach one first)`;
       throw error;
     }
     const disk: Disk = Object.freeze({ id, path, readOnly, direct, latencyUs, device: `/dev/lkl${id}` });
