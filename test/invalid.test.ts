@@ -4,11 +4,12 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, KernelError, syscalls } from '../dist/index.js';
-import { bootForTests, thrown } from './helpers.js';
+import { bootForTests, makeExt4Image, thrown } from './helpers.js';
 
 let k: Kernel;
 let fd: number; // a file with 4 KiB of data
 let dirfd: number;
+let image: string; // an ext4 image, attached by the mount cases
 const MNT = '/mnt/invalid';
 
 beforeAll(async () => {
@@ -18,7 +19,18 @@ beforeAll(async () => {
   fd = k.sys.openSync(`${MNT}/data`, 'w+');
   k.sys.writeSync(fd, Buffer.alloc(4096, 0x5a));
   dirfd = k.sys.openSync(MNT, 'r');
+  image = makeExt4Image(8 * 1024 * 1024, 'invalid.img');
 });
+
+/** Calls @fn with a freshly attached disk, detached afterwards. */
+function withDisk(fn: (disk: ReturnType<Kernel['disks']['attach']>) => unknown): unknown {
+  const disk = k.disks.attach(image);
+  try {
+    return fn(disk);
+  } finally {
+    k.disks.detach(disk);
+  }
+}
 
 const detached = (): Buffer => {
   const b = Buffer.from(new ArrayBuffer(64));
@@ -122,6 +134,12 @@ const cases: Array<[string, () => unknown, Expect]> = [
   ['mount a made-up disk', () => k.mount({ id: 0 } as never, { type: 'ext4', at: '/mnt/a' }), { type: TypeError, message: /"disk" is not attached/ }],
   ['mount without a disk', () => k.mount(undefined as never, { type: 'ext4', at: '/mnt/a' }), { type: TypeError, message: /"disk" argument must be a Disk/ }],
   ['umount a number', () => k.umount(1 as never), { type: TypeError, message: /"at" argument must be of type string/ }],
+  // A NUL in a string that goes to C would cut it there: another file, another mount point.
+  ['attach a path with a NUL byte', () => k.disks.attach(`${image}\0.other`), { type: TypeError, message: /"path" must be a string without null bytes/ }],
+  ['mount at a path with a NUL byte', () => withDisk((d) => k.mount(d, { type: 'ext4', at: '/mnt/a\0b' })), { type: TypeError, message: /"options.at" must be a string without null bytes/ }],
+  ['mount a type with a NUL byte', () => withDisk((d) => k.mount(d, { type: 'ext4\0x', at: '/mnt/a' })), { type: TypeError, message: /"options.type" must be a string without null bytes/ }],
+  ['mount options with a NUL byte', () => withDisk((d) => k.mount(d, { type: 'ext4', at: '/mnt/a', options: 'errors=panic\0,x' })), { type: TypeError, message: /"options.options" must be a string without null bytes/ }],
+  ['umount a path with a NUL byte', () => k.umount('/mnt/a\0b'), { type: TypeError, message: /"at" must be a string without null bytes/ }],
 ];
 
 describe('invalid calls', () => {

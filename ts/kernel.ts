@@ -248,15 +248,15 @@ export class Kernel {
   mount(disk: Disk, options: MountOptions): string {
     const d = this.disks.check(disk);
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
-    const type = check.string('options.type', options.type);
-    const at = check.string('options.at', options.at);
+    const type = check.cString('options.type', options.type);
+    const at = check.cString('options.at', options.at);
     if (!at.startsWith('/')) throw invalidValue('options.at', 'must be an absolute path', at);
     let flags = 0;
     if (options.readOnly !== undefined) {
       if (typeof options.readOnly !== 'boolean') throw invalidType('options.readOnly', 'of type boolean', options.readOnly);
       if (options.readOnly) flags |= mountFlags.MS_RDONLY;
     }
-    if (options.options !== undefined) check.string('options.options', options.options);
+    if (options.options !== undefined) check.cString('options.options', options.options);
     const ret = native.mount(d.id, type, at, flags, options.options);
     if (ret < 0) {
       const error = this.error(-ret, 'mount', at);
@@ -271,7 +271,7 @@ export class Kernel {
 
   /** Unmounts the file system at @at, writing everything back first. */
   umount(at: string): void {
-    check.string('at', at);
+    check.cString('at', at);
     const ret = native.umount(at);
     if (ret < 0) throw this.error(-ret, 'umount', at);
   }
@@ -403,7 +403,7 @@ export class Disks {
 
   /** Attaches host file @path (an image) as /dev/lklN. */
   attach(path: string, options: AttachOptions = {}): Disk {
-    check.string('path', path);
+    check.cString('path', path);
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
     const readOnly = options.readOnly ?? false;
     if (typeof readOnly !== 'boolean') throw invalidType('options.readOnly', 'of type boolean', readOnly);

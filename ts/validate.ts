@@ -182,3 +182,14 @@ export function string(name: string, value: unknown): string {
   if (typeof value !== 'string') throw invalidType(name, 'of type string', value);
   return value;
 }
+
+/**
+ * A string that goes to C as it is: a NUL inside would cut it there (a path
+ * to another file, a mount point elsewhere), so it is refused, as node:fs
+ * refuses one in a path.
+ */
+export function cString(name: string, value: unknown): string {
+  const text = string(name, value);
+  if (text.includes('\0')) throw invalidValue(name, 'must be a string without null bytes', text);
+  return text;
+}
