@@ -42,6 +42,26 @@ void lkl_kernel_disk_complete(struct lkl_disk_request *req)
 					      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
+/*
+ * End @rq with the host's result.  The block layer reports a failure as
+ * "I/O error" only; the host's errno, logged here, says what went wrong.
+ */
+static void lkl_disk_end(struct request *rq, struct lkl_disk_request *req)
+{
+	static const char * const ops[] = {
+		[LKL_DISK_READ] = "read", [LKL_DISK_WRITE] = "write",
+		[LKL_DISK_FLUSH] = "flush", [LKL_DISK_DISCARD] = "discard",
+		[LKL_DISK_WRITE_ZEROES] = "write zeroes",
+	};
+
+	if (unlikely(req->result < 0))
+		pr_err_ratelimited("%s: host %s%s of %llu bytes at %llu failed: error %ld\n",
+				   rq->q->disk ? rq->q->disk->disk_name : "lkl",
+				   req->op < ARRAY_SIZE(ops) && ops[req->op] ? ops[req->op] : "request",
+				   req->fua ? " (FUA)" : "", req->length, req->offset, req->result);
+	blk_mq_end_request(rq, errno_to_blk_status(req->result));
+}
+
 static irqreturn_t lkl_disk_interrupt(int irq, void *dev_id)
 {
 	struct lkl_disk_request *req, *next;
@@ -49,7 +69,7 @@ static irqreturn_t lkl_disk_interrupt(int irq, void *dev_id)
 	req = __atomic_exchange_n(&done_list, NULL, __ATOMIC_ACQUIRE);
 	for (; req; req = next) {
 		next = req->next;
-		blk_mq_end_request(req->cookie, errno_to_blk_status(req->result));
+		lkl_disk_end(req->cookie, req);
 	}
 	return IRQ_HANDLED;
 }
@@ -116,7 +136,7 @@ static blk_status_t lkl_disk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * once: no wait, no interrupt, no switch. */
 	if (lkl_ops->disk_submit(disk->host, req, bd->last)) {
 		lkl_stat_inc_owner(disk_requests_inline);
-		blk_mq_end_request(rq, errno_to_blk_status(req->result));
+		lkl_disk_end(rq, req);
 	} else {
 		lkl_stat_inc_owner(disk_requests_queued);
 		/* Submitted to the host in a batch (lkl_io_flush()). */
