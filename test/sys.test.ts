@@ -254,6 +254,28 @@ describe('metadata', () => {
 });
 
 describe('directories and links', () => {
+  it('readdirSync recursive: breadth first, relative paths, symbolic links listed and not entered', () => {
+    const top = `${MNT}/tree`;
+    k.sys.mkdirSync(`${top}/a/b/c`, { recursive: true });
+    writeFile(`${top}/a/b/c/deep`, 'x');
+    writeFile(`${top}/f`, 'y');
+    k.sys.symlinkSync(top, `${top}/a/up`); // a loop if it were followed
+    k.sys.symlinkSync('b', `${top}/a/alias`);
+    const names = k.sys.readdirSync(top, { recursive: true });
+    expect([...names].sort()).toEqual(['a', 'a/alias', 'a/b', 'a/b/c', 'a/b/c/deep', 'a/up', 'f']);
+    // Breadth first: every name of a level before the next level's.
+    const depth = (n: string): number => n.split('/').length;
+    expect(names.map(depth)).toEqual([...names.map(depth)].sort((x, y) => x - y));
+    const typed = k.sys.readdirSync(top, { recursive: true, withFileTypes: true });
+    const deep = typed.find((e) => e.name === 'deep')!;
+    expect(deep.parentPath).toBe(`${top}/a/b/c`);
+    expect(deep.isFile()).toBe(true);
+    expect(typed.find((e) => e.name === 'up')!.isSymbolicLink()).toBe(true);
+    expect(k.sys.readdirSync(top, { recursive: false }).sort()).toEqual(['a', 'f']);
+    expect(thrown(() => k.sys.readdirSync(top, { recursive: 'yes' as never }))).toBeInstanceOf(TypeError);
+    expect(thrown(() => k.sys.readdirSync(top, { withFileTypes: 1 as never }))).toBeInstanceOf(TypeError);
+  });
+
   it('mkdir, readdir, rename, unlink, rmdir', () => {
     k.sys.mkdirSync(`${MNT}/d`, 0o750);
     expect(k.sys.statSync(`${MNT}/d`).mode & 0o777).toBe(0o750);

@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import { invalidType, invalidValue, outOfRange } from './errors.js';
 import { atFlags, openFlags } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
-import { BigIntStats, Dirent, Stats } from './stats.js';
+import { BigIntStats, DT_DIR, DT_UNKNOWN, Dirent, Stats } from './stats.js';
 import { openFlagsOf } from './sys.js';
 import { Syslet, type SysletAtom, type SysletRing } from './syslet.js';
 import * as check from './validate.js';
@@ -27,9 +27,6 @@ const EISDIR = 21;
 const EBADF = 9;
 const EOPNOTSUPP = 95;
 const EINVAL = 22;
-/** d_type of a directory, and of an entry whose type the file system did not give. */
-const DT_DIR = 4;
-const DT_UNKNOWN = 0;
 
 /** Entries of the per-thread ring: completions beyond it wait in the kernel, never lost. */
 const RING_ENTRIES = 1024;
@@ -153,12 +150,6 @@ function checkSignal(value: unknown): AbortSignal | undefined {
 function checkEncoding(name: string, value: unknown): BufferEncoding | undefined {
   if (value === undefined || value === null || value === 'buffer') return undefined;
   if (typeof value !== 'string' || !Buffer.isEncoding(value)) throw invalidValue(name, 'is invalid encoding', value);
-  return value;
-}
-
-function checkBoolean(name: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value);
   return value;
 }
 
@@ -495,7 +486,7 @@ export class FileHandle {
   stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
   async stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     const call = new Call(this.#fs, FileHandle.prototype.stat);
-    const bigint = checkBoolean('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
+    const bigint = check.flag('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
     const fd = this.#begin('fstat', call);
     const chain = new Syslet();
     let atom: SysletAtom;
@@ -998,7 +989,7 @@ export class KernelFs {
   }
 
   async #stat(call: Call, path: PathLike, options: unknown, link: boolean): Promise<Stats | BigIntStats> {
-    const bigint = checkBoolean('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
+    const bigint = check.flag('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
     const chain = new Syslet();
     let atom: SysletAtom;
     if (bigint) atom = chain.statx(atFlags.AT_FDCWD, path, { flags: link ? atFlags.AT_SYMLINK_NOFOLLOW : 0 });
@@ -1023,8 +1014,8 @@ export class KernelFs {
   readdir(path: PathLike, options: FsReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
   async readdir(path: PathLike, options?: FsReaddirOptions | BufferEncoding | null): Promise<string[] | Dirent[]> {
     const o = typeof options === 'string' ? { encoding: options } : check.options<FsReaddirOptions>('options', options);
-    const withFileTypes = checkBoolean('options.withFileTypes', o.withFileTypes);
-    const recursive = checkBoolean('options.recursive', o.recursive);
+    const withFileTypes = check.flag('options.withFileTypes', o.withFileTypes);
+    const recursive = check.flag('options.recursive', o.recursive);
     checkUtf8('readdir', o.encoding);
     const call = new Call(this, KernelFs.prototype.readdir, undefined, true);
     if (recursive) return this.#readdirRecursive(call, path, withFileTypes);
@@ -1100,7 +1091,7 @@ export class KernelFs {
     const o = check.options<OpenDirOptions>('options', options);
     checkUtf8('opendir', o.encoding);
     if (o.bufferSize !== undefined) check.integer('options.bufferSize', o.bufferSize, 1, 0xffffffff);
-    const recursive = checkBoolean('options.recursive', o.recursive);
+    const recursive = check.flag('options.recursive', o.recursive);
     const call = new Call(this, KernelFs.prototype.opendir, undefined, true);
     const load = async (dir: PathLike): Promise<Entry[]> => {
       const entries = await this.#entries(call, dir, 'opendir');
@@ -1182,7 +1173,7 @@ export class KernelFs {
     let recursive = false;
     if (typeof options === 'object' && options !== null) {
       mode = check.mode('options.mode', options.mode, 0o777);
-      recursive = checkBoolean('options.recursive', options.recursive);
+      recursive = check.flag('options.recursive', options.recursive);
     } else {
       mode = check.mode('mode', options, 0o777);
     }
@@ -1232,8 +1223,8 @@ export class KernelFs {
    */
   async rm(path: PathLike, options?: RmOptions | null): Promise<void> {
     const o = check.options<RmOptions>('options', options);
-    const force = checkBoolean('options.force', o.force);
-    const recursive = checkBoolean('options.recursive', o.recursive);
+    const force = check.flag('options.force', o.force);
+    const recursive = check.flag('options.recursive', o.recursive);
     if (o.maxRetries !== undefined) check.integer('options.maxRetries', o.maxRetries, 0, 2 ** 31 - 1);
     if (o.retryDelay !== undefined) check.integer('options.retryDelay', o.retryDelay, 0, 2 ** 31 - 1);
     const call = new Call(this, KernelFs.prototype.rm, undefined, true);

@@ -201,6 +201,10 @@ export interface StatFs {
   flags: number;
 }
 
+/** d_type of a directory, and of an entry whose type the file system did not give. */
+export const DT_DIR = 4;
+export const DT_UNKNOWN = 0;
+
 // d_type values of getdents64 (DT_*): the S_IF* type bits shifted by 12.
 function dirTypeToMode(dtype: number): number {
   return dtype << 12;

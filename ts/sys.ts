@@ -7,7 +7,7 @@ import { native, syscallExact, type NativeArg } from './binding.js';
 import { invalidType, invalidValue, outOfRange } from './errors.js';
 import { atFlags, openFlags, syscallNumbers } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
-import { Dirent, Stats, type StatFs } from './stats.js';
+import { DT_DIR, DT_UNKNOWN, Dirent, Stats, type StatFs } from './stats.js';
 import * as check from './validate.js';
 
 const nr = syscallNumbers;
@@ -126,6 +126,8 @@ export interface ReadOptions {
 
 export interface ReaddirOptions {
   withFileTypes?: boolean;
+  /** Every subdirectory too; symbolic links are listed, not followed. */
+  recursive?: boolean;
 }
 
 export interface MkdirOptions {
@@ -371,17 +373,41 @@ export class Sys {
   readdirSync(path: string, options: ReaddirOptions & { withFileTypes: true }): Dirent[];
   readdirSync(path: string, options?: ReaddirOptions): string[] | Dirent[] {
     const o = check.options<ReaddirOptions>('options', options);
+    const withFileTypes = check.flag('options.withFileTypes', o.withFileTypes);
+    const recursive = check.flag('options.recursive', o.recursive);
     const p = check.path('path', path);
-    const fd = native.syscall(nr.openat, AT_FDCWD, p, O.O_RDONLY | O.O_DIRECTORY | O.O_CLOEXEC, 0);
-    if (fd < 0) this.#fail(fd, 'scandir', path);
+    const root = check.pathText(path);
     const names: string[] = [];
     const entries: Dirent[] = [];
+    // With recursive, directories wait here, relative to @path: breadth
+    // first, as node:fs; a directory entry that is a symbolic link is
+    // listed, never entered (a link to an ancestor would loop).
+    const queue = [''];
+    for (let i = 0; i < queue.length; i++) {
+      const rel = queue[i]!;
+      const parent = rel === '' ? root : `${root}/${rel}`;
+      for (const [name, type] of this.#listDirectory(rel === '' ? p : check.path('path', parent), path)) {
+        const relName = rel === '' ? name : `${rel}/${name}`;
+        if (withFileTypes) entries.push(new Dirent(name, parent, type));
+        else names.push(relName);
+        if (recursive && (type === DT_DIR || (type === DT_UNKNOWN && this.lstatSync(`${parent}/${name}`).isDirectory())))
+          queue.push(relName);
+      }
+      if (!recursive) break;
+    }
+    return withFileTypes ? entries : names;
+  }
+
+  /** The entries of one directory, in the kernel's order: [name, d_type]. */
+  #listDirectory(p: Uint8Array, shown: string): [string, number][] {
+    const fd = native.syscall(nr.openat, AT_FDCWD, p, O.O_RDONLY | O.O_DIRECTORY | O.O_CLOEXEC, 0);
+    if (fd < 0) this.#fail(fd, 'scandir', shown);
+    const list: [string, number][] = [];
     const buffer = Buffer.allocUnsafe(32 * 1024);
-    const parent = check.pathText(path);
     try {
       for (;;) {
         const n = native.syscall(nr.getdents64, fd, buffer, buffer.length);
-        if (n < 0) this.#fail(n, 'scandir', path);
+        if (n < 0) this.#fail(n, 'scandir', shown);
         if (n === 0) break;
         // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name.
         for (let at = 0; at < n; ) {
@@ -390,15 +416,13 @@ export class Sys {
           const end = buffer.indexOf(0, at + 19);
           const name = decoder.decode(buffer.subarray(at + 19, end));
           at += reclen;
-          if (name === '.' || name === '..') continue;
-          if (o.withFileTypes) entries.push(new Dirent(name, parent, type));
-          else names.push(name);
+          if (name !== '.' && name !== '..') list.push([name, type]);
         }
       }
     } finally {
       native.syscall(nr.close, fd);
     }
-    return o.withFileTypes ? entries : names;
+    return list;
   }
 
   /** symlinkSync(target, path): creates @path pointing at @target. */

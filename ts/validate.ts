@@ -178,6 +178,13 @@ export function options<T extends object>(name: string, value: unknown): Partial
   return value as Partial<T>;
 }
 
+/** An optional boolean option: false when absent, a TypeError when not a boolean. */
+export function flag(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value);
+  return value;
+}
+
 export function string(name: string, value: unknown): string {
   if (typeof value !== 'string') throw invalidType(name, 'of type string', value);
   return value;
