@@ -154,6 +154,18 @@ describe('files', () => {
     expect(() => k.sys.readFileSync(`${MNT}/whole.txt`, 'klingon' as never)).toThrow(TypeError);
   });
 
+  it('readFileSync and writeFileSync take an encoding, alone or in options, as node:fs', () => {
+    k.sys.writeFileSync(`${MNT}/latin1.txt`, 'caf\u00e9', { encoding: 'latin1' });
+    expect(k.sys.readFileSync(`${MNT}/latin1.txt`).equals(Buffer.from([0x63, 0x61, 0x66, 0xe9]))).toBe(true);
+    expect(k.sys.readFileSync(`${MNT}/latin1.txt`, { encoding: 'latin1' })).toBe('caf\u00e9');
+    k.sys.writeFileSync(`${MNT}/b64.txt`, 'aGVsbG8=', 'base64');
+    expect(k.sys.readFileSync(`${MNT}/b64.txt`, { encoding: 'utf8', flag: 'r' })).toBe('hello');
+    expect(Buffer.isBuffer(k.sys.readFileSync(`${MNT}/b64.txt`, { encoding: null }))).toBe(true);
+    expect(() => k.sys.writeFileSync(`${MNT}/x.txt`, 'x', { encoding: 'klingon' as never })).toThrow(/"encoding" is not a known encoding/);
+    expect(() => k.sys.readFileSync(`${MNT}/b64.txt`, { encoding: 'klingon' as never })).toThrow(/"encoding" is not a known encoding/);
+    expectCode(() => k.sys.readFileSync(`${MNT}/b64.txt`, { flag: 'wx' }), 'EEXIST', 'open', `${MNT}/b64.txt`);
+  });
+
   it('readFileSync reads files whose size says 0 (procfs) to their end', () => {
     k.sys.mkdirSync('/proc');
     k.sys.syscallSync(syscalls.mount, Buffer.from('proc\0'), Buffer.from('/proc\0'), Buffer.from('proc\0'), 0, 0);

@@ -140,6 +140,13 @@ export type Whence = 'set' | 'cur' | 'end' | 'data' | 'hole' | number;
 
 const decoder = new TextDecoder();
 
+/** An encoding option of readFileSync/writeFileSync: undefined or null for none. */
+function fileEncoding(value: unknown): BufferEncoding | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !Buffer.isEncoding(value)) throw invalidValue('encoding', 'is not a known encoding', value);
+  return value;
+}
+
 export class Sys {
   readonly #k: Kernel;
 
@@ -483,15 +490,15 @@ export class Sys {
   }
 
   /**
-   * readFileSync(path, encoding?): the whole file, as a Buffer, or a string
-   * when an encoding is given (as node:fs).
+   * readFileSync(path, encoding | { encoding, flag = 'r' }?): the whole file,
+   * as a Buffer, or a string when an encoding is given (as node:fs).
    */
-  readFileSync(path: string | Uint8Array | URL): Buffer;
-  readFileSync(path: string | Uint8Array | URL, encoding: BufferEncoding): string;
-  readFileSync(path: string | Uint8Array | URL, encoding?: BufferEncoding): Buffer | string {
-    if (encoding !== undefined && (typeof encoding !== 'string' || !Buffer.isEncoding(encoding)))
-      throw invalidValue('encoding', 'is not a known encoding', encoding);
-    const fd = this.openSync(path, 'r');
+  readFileSync(path: string | Uint8Array | URL, options?: { encoding?: null; flag?: string } | null): Buffer;
+  readFileSync(path: string | Uint8Array | URL, options: BufferEncoding | { encoding: BufferEncoding; flag?: string }): string;
+  readFileSync(path: string | Uint8Array | URL, options?: BufferEncoding | { encoding?: BufferEncoding | null; flag?: string } | null): Buffer | string {
+    const o = typeof options === 'string' ? { encoding: options } : check.options<{ encoding?: BufferEncoding | null; flag?: string }>('options', options);
+    const encoding = fileEncoding(o.encoding);
+    const fd = this.openSync(path, o.flag ?? 'r');
     try {
       // The size is a hint (files in /proc say 0): read until end of file.
       let buffer = Buffer.allocUnsafe(Math.max(this.fstatSync(fd).size, 4096));
@@ -514,12 +521,18 @@ export class Sys {
   }
 
   /**
-   * writeFileSync(path, data, { mode = 0o666, flag = 'w' }): writes all of
-   * @data (a string is written as UTF-8), replacing the file.
+   * writeFileSync(path, data, encoding | { encoding = 'utf8', mode = 0o666,
+   * flag = 'w' }): writes all of @data (a string in that encoding),
+   * replacing the file.
    */
-  writeFileSync(path: string | Uint8Array | URL, data: string | ArrayBufferView, options: { mode?: number | string; flag?: string } = {}): void {
-    const o = check.options<{ mode?: number | string; flag?: string }>('options', options);
-    const bytes = typeof data === 'string' ? Buffer.from(data) : check.buffer('data', data);
+  writeFileSync(
+    path: string | Uint8Array | URL,
+    data: string | ArrayBufferView,
+    options: BufferEncoding | { encoding?: BufferEncoding | null; mode?: number | string; flag?: string } = {},
+  ): void {
+    const o = typeof options === 'string' ? { encoding: options } : check.options<{ encoding?: BufferEncoding | null; mode?: number | string; flag?: string }>('options', options);
+    const encoding = fileEncoding(o.encoding) ?? 'utf8';
+    const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : check.buffer('data', data);
     const fd = this.openSync(path, o.flag ?? 'w', o.mode ?? 0o666);
     try {
       for (let done = 0; done < bytes.byteLength; ) done += this.writeSync(fd, bytes, done, bytes.byteLength - done, null);
