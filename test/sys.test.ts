@@ -266,6 +266,41 @@ describe('metadata', () => {
 });
 
 describe('directories and links', () => {
+  it('statSync, lstatSync and fstatSync take { bigint, throwIfNoEntry } as node:fs', () => {
+    writeFile(`${MNT}/st.txt`, 'twelve bytes');
+    k.sys.symlinkSync('st.txt', `${MNT}/st.link`);
+    const plain = k.sys.statSync(`${MNT}/st.txt`);
+    const big = k.sys.statSync(`${MNT}/st.txt`, { bigint: true });
+    expect(big.size).toBe(12n);
+    expect(big.ino).toBe(BigInt(plain.ino));
+    expect(big.mode).toBe(BigInt(plain.mode));
+    expect(big.mtimeNs / 1_000_000n).toBe(BigInt(Math.floor(plain.mtimeMs)));
+    expect(k.sys.lstatSync(`${MNT}/st.link`, { bigint: true }).isSymbolicLink()).toBe(true);
+    const fd = k.sys.openSync(`${MNT}/st.txt`);
+    try {
+      expect(k.sys.fstatSync(fd, { bigint: true }).size).toBe(12n);
+    } finally {
+      k.sys.closeSync(fd);
+    }
+    expect(k.sys.statSync(`${MNT}/none`, { throwIfNoEntry: false })).toBeUndefined();
+    expect(k.sys.lstatSync(`${MNT}/st.txt/below`, { throwIfNoEntry: false })).toBeUndefined(); // ENOTDIR
+    expectCode(() => k.sys.statSync(`${MNT}/${'n'.repeat(300)}`, { throwIfNoEntry: false }), 'ENAMETOOLONG', 'stat');
+    expectCode(() => k.sys.statSync(`${MNT}/none`), 'ENOENT', 'stat');
+    expect(() => k.sys.statSync(`${MNT}/st.txt`, { bigint: 'yes' as never })).toThrow(/"options.bigint" argument must be of type boolean/);
+  });
+
+  it('readdirSync encoding: buffer or any Buffer encoding for names; said to be missing with withFileTypes', () => {
+    k.sys.mkdirSync(`${MNT}/enc`);
+    writeFile(`${MNT}/enc/caf\u00e9`, 'x');
+    const names = k.sys.readdirSync(`${MNT}/enc`, { encoding: 'buffer' });
+    expect(names.map((b) => Buffer.isBuffer(b))).toEqual([true]);
+    expect(names[0]!.equals(Buffer.from('caf\u00e9'))).toBe(true);
+    expect(k.sys.readdirSync(`${MNT}/enc`, 'hex')).toEqual([Buffer.from('caf\u00e9').toString('hex')]);
+    const missing = thrown(() => k.sys.readdirSync(`${MNT}/enc`, { encoding: 'buffer', withFileTypes: true } as never));
+    expect((missing as { code?: string }).code).toBe('ERR_METHOD_NOT_IMPLEMENTED');
+    expect(() => k.sys.readdirSync(`${MNT}/enc`, { encoding: 'klingon' as never })).toThrow(/"options.encoding" is not a known encoding/);
+  });
+
   it('readdirSync recursive: breadth first, relative paths, symbolic links listed and not entered', () => {
     const top = `${MNT}/tree`;
     k.sys.mkdirSync(`${top}/a/b/c`, { recursive: true });

@@ -103,3 +103,10 @@ export function invalidValue(name: string, reason: string, value: unknown): Type
   (error as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
   return error;
 }
+
+/** What the API leaves out, said rather than ignored: @what is not implemented in @where. */
+export function notImplemented(what: string, where: 'k.fs' | 'k.sys'): Error {
+  const error = new Error(`${what} is not implemented in ${where}`);
+  (error as Error & { code: string }).code = 'ERR_METHOD_NOT_IMPLEMENTED';
+  return error;
+}

@@ -8,7 +8,7 @@
 // "k.fs".
 
 import { posix } from 'node:path';
-import { invalidType, invalidValue, outOfRange } from './errors.js';
+import { invalidType, invalidValue, notImplemented, outOfRange } from './errors.js';
 import { atFlags, openFlags } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
 import { BigIntStats, DT_DIR, DT_UNKNOWN, Dirent, Stats } from './stats.js';
@@ -151,12 +151,6 @@ function checkEncoding(name: string, value: unknown): BufferEncoding | undefined
   if (value === undefined || value === null || value === 'buffer') return undefined;
   if (typeof value !== 'string' || !Buffer.isEncoding(value)) throw invalidValue(name, 'is invalid encoding', value);
   return value;
-}
-
-function notImplemented(what: string): Error {
-  const error = new Error(`${what} is not implemented in k.fs`);
-  (error as Error & { code: string }).code = 'ERR_METHOD_NOT_IMPLEMENTED';
-  return error;
 }
 
 /** A list of buffers for readv/writev, as node:fs checks it. */
@@ -1454,7 +1448,7 @@ export class KernelFs {
 
 function checkUtf8(what: string, encoding: unknown): void {
   if (encoding !== undefined && encoding !== null && encoding !== 'utf8' && encoding !== 'utf-8')
-    throw notImplemented(`${what} with encoding ${String(encoding)}`);
+    throw notImplemented(`${what} with encoding ${String(encoding)}`, 'k.fs');
 }
 
 /**

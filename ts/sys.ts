@@ -4,10 +4,10 @@
 // three for readdir/mkdir -p) and throws KernelError on failure.
 
 import { native, syscallExact, type NativeArg } from './binding.js';
-import { invalidType, invalidValue, outOfRange } from './errors.js';
+import { invalidType, invalidValue, notImplemented, outOfRange } from './errors.js';
 import { atFlags, openFlags, syscallNumbers } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
-import { DT_DIR, DT_UNKNOWN, Dirent, Stats, type StatFs } from './stats.js';
+import { BigIntStats, DT_DIR, DT_UNKNOWN, Dirent, Stats, type StatFs } from './stats.js';
 import * as check from './validate.js';
 
 const nr = syscallNumbers;
@@ -15,6 +15,18 @@ const AT_FDCWD = atFlags.AT_FDCWD;
 const AT_SYMLINK_NOFOLLOW = atFlags.AT_SYMLINK_NOFOLLOW;
 const AT_REMOVEDIR = atFlags.AT_REMOVEDIR;
 const O = openFlags;
+/** struct statx, and the fields asked of it (STATX_BASIC_STATS | STATX_BTIME). */
+const STATX_SIZE = 256;
+const STATX_ALL = 0xfff;
+/** The empty C string: statx(fd, "", AT_EMPTY_PATH) is fstat. */
+const EMPTY_PATH = new Uint8Array(1);
+
+export interface StatSyncOptions {
+  /** BigIntStats (from statx: nanoseconds, birth time). */
+  bigint?: boolean;
+  /** false: undefined instead of an ENOENT or ENOTDIR error. */
+  throwIfNoEntry?: boolean;
+}
 
 /** Where the addon writes struct stat fields (one array per thread). */
 const statValues = new Float64Array(16);
@@ -125,6 +137,8 @@ export interface ReadOptions {
 }
 
 export interface ReaddirOptions {
+  /** Of the names: 'utf8' (the default), 'buffer', or any Buffer encoding (names only, not recursive). */
+  encoding?: BufferEncoding | 'buffer' | null;
   withFileTypes?: boolean;
   /** Every subdirectory too; symbolic links are listed, not followed. */
   recursive?: boolean;
@@ -282,22 +296,58 @@ export class Sys {
     return ret;
   }
 
-  fstatSync(fd: number): Stats {
-    const ret = native.stat(check.fd(fd), undefined, 0);
+  /** fstatSync(fd, { bigint }): Stats, or BigIntStats (from statx) with bigint. */
+  fstatSync(fd: number, options?: { bigint?: false }): Stats;
+  fstatSync(fd: number, options: { bigint: true }): BigIntStats;
+  fstatSync(fd: number, options?: { bigint?: boolean }): Stats | BigIntStats;
+  fstatSync(fd: number, options?: { bigint?: boolean }): Stats | BigIntStats {
+    const bigint = check.flag('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
+    const f = check.fd(fd);
+    if (bigint) {
+      const buffer = new Uint8Array(STATX_SIZE);
+      const ret = native.syscall(nr.statx, f, EMPTY_PATH, atFlags.AT_EMPTY_PATH, STATX_ALL, buffer);
+      if (ret < 0) this.#fail(ret, 'fstat');
+      return new BigIntStats(buffer);
+    }
+    const ret = native.stat(f, undefined, 0);
     if (ret < 0) this.#fail(ret, 'fstat');
     return new Stats(statValues);
   }
 
-  statSync(path: string | Uint8Array | URL): Stats {
-    const ret = native.stat(AT_FDCWD, check.path('path', path), 0);
-    if (ret < 0) this.#fail(ret, 'stat', path);
-    return new Stats(statValues);
+  /**
+   * statSync(path, { bigint, throwIfNoEntry }), as node:fs: BigIntStats
+   * (from statx) with bigint; undefined instead of ENOENT or ENOTDIR when
+   * throwIfNoEntry is false.
+   */
+  statSync(path: string | Uint8Array | URL, options?: StatSyncOptions & { bigint?: false; throwIfNoEntry?: true }): Stats;
+  statSync(path: string | Uint8Array | URL, options: StatSyncOptions & { bigint: true; throwIfNoEntry?: true }): BigIntStats;
+  statSync(path: string | Uint8Array | URL, options: StatSyncOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
+  statSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined;
+  statSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined {
+    const r = this.#stat(path, options, 0);
+    return typeof r === 'number' ? this.#fail(r, 'stat', path) : r;
   }
 
-  lstatSync(path: string | Uint8Array | URL): Stats {
-    const ret = native.stat(AT_FDCWD, check.path('path', path), AT_SYMLINK_NOFOLLOW);
-    if (ret < 0) this.#fail(ret, 'lstat', path);
-    return new Stats(statValues);
+  /** lstatSync(path, { bigint, throwIfNoEntry }): statSync of the link itself. */
+  lstatSync(path: string | Uint8Array | URL, options?: StatSyncOptions & { bigint?: false; throwIfNoEntry?: true }): Stats;
+  lstatSync(path: string | Uint8Array | URL, options: StatSyncOptions & { bigint: true; throwIfNoEntry?: true }): BigIntStats;
+  lstatSync(path: string | Uint8Array | URL, options: StatSyncOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
+  lstatSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined;
+  lstatSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined {
+    const r = this.#stat(path, options, AT_SYMLINK_NOFOLLOW);
+    return typeof r === 'number' ? this.#fail(r, 'lstat', path) : r;
+  }
+
+  /** The stat of @path, or the negative errno to throw (the caller throws, so the stack starts there). */
+  #stat(path: string | Uint8Array | URL, options: StatSyncOptions | undefined, flags: number): Stats | BigIntStats | undefined | number {
+    const o = check.options<StatSyncOptions>('options', options);
+    const bigint = check.flag('options.bigint', o.bigint);
+    const throwIfNoEntry = o.throwIfNoEntry === undefined || check.flag('options.throwIfNoEntry', o.throwIfNoEntry);
+    const p = check.path('path', path);
+    const buffer = bigint ? new Uint8Array(STATX_SIZE) : undefined;
+    const ret = buffer ? native.syscall(nr.statx, AT_FDCWD, p, flags, STATX_ALL, buffer) : native.stat(AT_FDCWD, p, flags);
+    if (ret < 0) return !throwIfNoEntry && (ret === -2 /* ENOENT */ || ret === -20 /* ENOTDIR */) ? undefined : ret;
+    return buffer ? new BigIntStats(buffer) : new Stats(statValues);
   }
 
   ftruncateSync(fd: number, length: number | bigint = 0): void {
@@ -376,12 +426,21 @@ export class Sys {
   }
 
   /** The names in directory @path (without '.' and '..'), or Dirents with { withFileTypes: true }. */
-  readdirSync(path: string, options?: ReaddirOptions & { withFileTypes?: false }): string[];
+  readdirSync(path: string, options: ReaddirOptions & { encoding: 'buffer'; withFileTypes?: false } | 'buffer'): Buffer[];
+  readdirSync(path: string, options?: (ReaddirOptions & { withFileTypes?: false }) | BufferEncoding | null): string[];
   readdirSync(path: string, options: ReaddirOptions & { withFileTypes: true }): Dirent[];
-  readdirSync(path: string, options?: ReaddirOptions): string[] | Dirent[] {
-    const o = check.options<ReaddirOptions>('options', options);
+  readdirSync(path: string, options?: ReaddirOptions | BufferEncoding | 'buffer' | null): string[] | Buffer[] | Dirent[] {
+    const o = typeof options === 'string' ? { encoding: options } : check.options<ReaddirOptions>('options', options);
     const withFileTypes = check.flag('options.withFileTypes', o.withFileTypes);
     const recursive = check.flag('options.recursive', o.recursive);
+    const encoding = o.encoding ?? 'utf8';
+    if (encoding !== 'buffer' && (typeof encoding !== 'string' || !Buffer.isEncoding(encoding)))
+      throw invalidValue('options.encoding', 'is not a known encoding', o.encoding);
+    if (encoding !== 'utf8' && encoding !== 'utf-8') {
+      if (withFileTypes || recursive) throw notImplemented(`readdirSync with ${withFileTypes ? 'withFileTypes' : 'recursive'} and encoding '${encoding}'`, 'k.sys');
+      const raw = this.#listDirectory(check.path('path', path), path, true);
+      return encoding === 'buffer' ? raw.map(([name]) => Buffer.from(name)) : raw.map(([name]) => Buffer.from(name).toString(encoding));
+    }
     const p = check.path('path', path);
     const root = check.pathText(path);
     const names: string[] = [];
@@ -405,11 +464,13 @@ export class Sys {
     return withFileTypes ? entries : names;
   }
 
-  /** The entries of one directory, in the kernel's order: [name, d_type]. */
-  #listDirectory(p: Uint8Array, shown: string): [string, number][] {
+  /** The entries of one directory, in the kernel's order: [name, d_type]; names as bytes with @raw. */
+  #listDirectory(p: Uint8Array, shown: string, raw: true): [Uint8Array, number][];
+  #listDirectory(p: Uint8Array, shown: string, raw?: false): [string, number][];
+  #listDirectory(p: Uint8Array, shown: string, raw = false): [string | Uint8Array, number][] {
     const fd = native.syscall(nr.openat, AT_FDCWD, p, O.O_RDONLY | O.O_DIRECTORY | O.O_CLOEXEC, 0);
     if (fd < 0) this.#fail(fd, 'scandir', shown);
-    const list: [string, number][] = [];
+    const list: [string | Uint8Array, number][] = [];
     const buffer = Buffer.allocUnsafe(32 * 1024);
     try {
       for (;;) {
@@ -421,9 +482,10 @@ export class Sys {
           const reclen = buffer.readUInt16LE(at + 16);
           const type = buffer[at + 18]!;
           const end = buffer.indexOf(0, at + 19);
-          const name = decoder.decode(buffer.subarray(at + 19, end));
+          const bytes = buffer.subarray(at + 19, end);
           at += reclen;
-          if (name !== '.' && name !== '..') list.push([name, type]);
+          const dot = bytes.length <= 2 && bytes[0] === 0x2e && (bytes.length === 1 || bytes[1] === 0x2e);
+          if (!dot) list.push([raw ? Uint8Array.prototype.slice.call(bytes) : decoder.decode(bytes), type]);
         }
       }
     } finally {
