@@ -381,6 +381,23 @@ describe('directories and links', () => {
     expect(k.sys.readlinkSync(`${MNT}/link`)).toBe('/some/where/üñí');
     expectCode(() => k.sys.readlinkSync(MNT), 'EINVAL', 'readlink', MNT);
     expectCode(() => k.sys.symlinkSync('x', `${MNT}/link`), 'EEXIST', 'symlink');
+    expect(k.sys.readlinkSync(`${MNT}/link`, { encoding: 'buffer' }).equals(Buffer.from('/some/where/üñí'))).toBe(true);
+    expect(k.sys.readlinkSync(`${MNT}/link`, 'buffer').equals(Buffer.from('/some/where/üñí'))).toBe(true);
+    expect(k.sys.readlinkSync(`${MNT}/link`, { encoding: 'hex' } as never)).toBe(Buffer.from('/some/where/üñí').toString('hex'));
+    expect(() => k.sys.readlinkSync(`${MNT}/link`, { encoding: 'klingon' } as never)).toThrow(/"options.encoding" is not a known encoding/);
+  });
+
+  it("options node:fs has and k.sys does not are refused, not ignored", () => {
+    k.sys.mkdirSync(`${MNT}/full/inner`, { recursive: true });
+    for (const call of [() => k.sys.rmdirSync(`${MNT}/full`, { recursive: true }), () => k.sys.statfsSync(MNT, { bigint: true })]) {
+      const error = thrown(call) as { code?: string; message: string };
+      expect(error.code).toBe('ERR_METHOD_NOT_IMPLEMENTED');
+      expect(error.message).toMatch(/is not implemented in k\.sys/);
+    }
+    expect(k.sys.existsSync(`${MNT}/full/inner`)).toBe(true);
+    k.sys.rmdirSync(`${MNT}/full/inner`, { recursive: false });
+    k.sys.rmdirSync(`${MNT}/full`);
+    expect(k.sys.statfsSync(MNT, { bigint: false }).bsize).toBeGreaterThan(0);
   });
 
   it('host e2fsprogs see the kernel\'s files after unmount', () => {

@@ -408,7 +408,10 @@ export class Sys {
     return first;
   }
 
-  rmdirSync(path: string | Uint8Array | URL): void {
+  /** rmdirSync(path): removes an empty directory; node's deprecated { recursive } is refused (use k.fs.rm). */
+  rmdirSync(path: string | Uint8Array | URL, options?: { recursive?: boolean }): void {
+    if (check.flag('options.recursive', check.options<{ recursive?: boolean }>('options', options).recursive))
+      throw notImplemented('rmdirSync with recursive (node deprecates it; k.fs.rm(path, { recursive: true }) does it)', 'k.sys');
     const ret = native.syscall(nr.unlinkat, AT_FDCWD, check.path('path', path), AT_REMOVEDIR);
     if (ret < 0) this.#fail(ret, 'rmdir', path);
   }
@@ -502,11 +505,19 @@ export class Sys {
     if (ret < 0) this.#fail(ret, 'symlink', target, path);
   }
 
-  readlinkSync(path: string | Uint8Array | URL): string {
+  /** readlinkSync(path, encoding | { encoding }): the link's target, a string, or a Buffer with 'buffer'. */
+  readlinkSync(path: string | Uint8Array | URL, options?: { encoding?: BufferEncoding | null }): string;
+  readlinkSync(path: string | Uint8Array | URL, options: 'buffer' | { encoding: 'buffer' }): Buffer;
+  readlinkSync(path: string | Uint8Array | URL, options?: BufferEncoding | 'buffer' | { encoding?: BufferEncoding | 'buffer' | null } | null): string | Buffer {
+    const o = typeof options === 'string' ? { encoding: options } : check.options<{ encoding?: BufferEncoding | 'buffer' | null }>('options', options);
+    const encoding = o.encoding ?? 'utf8';
+    if (encoding !== 'buffer' && (typeof encoding !== 'string' || !Buffer.isEncoding(encoding)))
+      throw invalidValue('options.encoding', 'is not a known encoding', o.encoding);
     const buffer = Buffer.allocUnsafe(4096);
     const ret = native.syscall(nr.readlinkat, AT_FDCWD, check.path('path', path), buffer, buffer.length);
     if (ret < 0) this.#fail(ret, 'readlink', path);
-    return decoder.decode(buffer.subarray(0, ret));
+    if (encoding === 'buffer') return Buffer.from(buffer.subarray(0, ret));
+    return encoding === 'utf8' || encoding === 'utf-8' ? decoder.decode(buffer.subarray(0, ret)) : buffer.toString(encoding, 0, ret);
   }
 
   chmodSync(path: string | Uint8Array | URL, mode: number | string): void {
@@ -531,7 +542,10 @@ export class Sys {
     if (ret < 0) this.#fail(ret, 'utime', path);
   }
 
-  statfsSync(path: string | Uint8Array | URL): StatFs {
+  /** statfsSync(path): the file system's figures; node's { bigint: true } is refused, not ignored. */
+  statfsSync(path: string | Uint8Array | URL, options?: { bigint?: boolean }): StatFs {
+    if (check.flag('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint))
+      throw notImplemented('statfsSync with bigint', 'k.sys');
     // struct statfs (64-bit): 7 words, fsid (2 x s32), namelen, frsize, flags, spare[4].
     const words = new BigInt64Array(15);
     const ret = native.syscall(nr.statfs, check.path('path', path), words);
