@@ -34,6 +34,8 @@ check_cmd ccache ccache
 check_cmd mke2fs e2fsprogs
 check_cmd e2fsck e2fsprogs
 check_cmd debugfs e2fsprogs
+check_cmd dumpe2fs e2fsprogs
+check_cmd tune2fs e2fsprogs	# tests: an image that asks for a panic on errors
 check_cmd valgrind valgrind	# a test checks for use after free
 check_cmd fio fio		# npm run bench: the host io_uring baseline
 if [ -n "${LKL_KERNEL_SOURCE:-}" ]; then
