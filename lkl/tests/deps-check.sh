@@ -14,7 +14,8 @@ table="gcc:gcc g++:g++ make:make flex:flex bison:bison bc:bc python3:python3
 perl:perl prove:perl ld:binutils as:binutils ar:binutils nm:binutils
 objcopy:binutils tar:tar xz:xz-utils patch:patch rsync:rsync cmp:diffutils
 find:findutils xargs:findutils ccache:ccache mke2fs:e2fsprogs
-e2fsck:e2fsprogs debugfs:e2fsprogs valgrind:valgrind fio:fio"
+e2fsck:e2fsprogs debugfs:e2fsprogs dumpe2fs:e2fsprogs tune2fs:e2fsprogs
+valgrind:valgrind fio:fio"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
