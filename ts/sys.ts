@@ -301,7 +301,8 @@ export class Sys {
   fstatSync(fd: number, options: { bigint: true }): BigIntStats;
   fstatSync(fd: number, options?: { bigint?: boolean }): Stats | BigIntStats;
   fstatSync(fd: number, options?: { bigint?: boolean }): Stats | BigIntStats {
-    const bigint = check.flag('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
+    // No options object is made when none is given: fstatSync is a hot path.
+    const bigint = options !== undefined && check.flag('options.bigint', check.options<{ bigint?: boolean }>('options', options).bigint);
     const f = check.fd(fd);
     if (bigint) {
       const buffer = new Uint8Array(STATX_SIZE);
@@ -324,7 +325,13 @@ export class Sys {
   statSync(path: string | Uint8Array | URL, options: StatSyncOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
   statSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined;
   statSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined {
-    const r = this.#stat(path, options, 0);
+    if (options === undefined) {
+      // The plain call stays as short as it was: it is a hot path.
+      const ret = native.stat(AT_FDCWD, check.path('path', path), 0);
+      if (ret < 0) this.#fail(ret, 'stat', path);
+      return new Stats(statValues);
+    }
+    const r = this.#statWith(path, options, 0);
     return typeof r === 'number' ? this.#fail(r, 'stat', path) : r;
   }
 
@@ -334,16 +341,24 @@ export class Sys {
   lstatSync(path: string | Uint8Array | URL, options: StatSyncOptions & { bigint?: false; throwIfNoEntry: false }): Stats | undefined;
   lstatSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined;
   lstatSync(path: string | Uint8Array | URL, options?: StatSyncOptions): Stats | BigIntStats | undefined {
-    const r = this.#stat(path, options, AT_SYMLINK_NOFOLLOW);
+    if (options === undefined) {
+      const ret = native.stat(AT_FDCWD, check.path('path', path), AT_SYMLINK_NOFOLLOW);
+      if (ret < 0) this.#fail(ret, 'lstat', path);
+      return new Stats(statValues);
+    }
+    const r = this.#statWith(path, options, AT_SYMLINK_NOFOLLOW);
     return typeof r === 'number' ? this.#fail(r, 'lstat', path) : r;
   }
 
-  /** The stat of @path, or the negative errno to throw (the caller throws, so the stack starts there). */
-  #stat(path: string | Uint8Array | URL, options: StatSyncOptions | undefined, flags: number): Stats | BigIntStats | undefined | number {
+  /**
+   * stat or lstat (@flags) of @path with options: the Stats, undefined, or
+   * the negative errno to throw (the caller throws, so the stack starts there).
+   */
+  #statWith(path: string | Uint8Array | URL, options: StatSyncOptions, flags: number): Stats | BigIntStats | undefined | number {
+    const p = check.path('path', path);
     const o = check.options<StatSyncOptions>('options', options);
     const bigint = check.flag('options.bigint', o.bigint);
     const throwIfNoEntry = o.throwIfNoEntry === undefined || check.flag('options.throwIfNoEntry', o.throwIfNoEntry);
-    const p = check.path('path', path);
     const buffer = bigint ? new Uint8Array(STATX_SIZE) : undefined;
     const ret = buffer ? native.syscall(nr.statx, AT_FDCWD, p, flags, STATX_ALL, buffer) : native.stat(AT_FDCWD, p, flags);
     if (ret < 0) return !throwIfNoEntry && (ret === -2 /* ENOENT */ || ret === -20 /* ENOTDIR */) ? undefined : ret;
