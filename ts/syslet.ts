@@ -999,11 +999,9 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
       this.#tail = (this.#tail + done) >>> 0;
       Atomics.store(i32, 1, this.#tail | 0);
       // A completion waits for space: tell the kernel there is some now.
-      // Also whenever the ring was full: a completion woken by an earlier
-      // notify that found the ring full again goes back to sleep without
-      // setting WAITING (ring_post's wait_event_idle re-checks only the
-      // space), and nothing but a notify or another post would wake it.
-      if (count === this.entries || Atomics.load(i32, 3) & RING_WAITING) native.ringNotify(this.#handle);
+      // The kernel sets WAITING again before each sleep, so the flag alone
+      // says when a notify is needed (docs/syslets.md, "The ring").
+      if (Atomics.load(i32, 3) & RING_WAITING) native.ringNotify(this.#handle);
       for (let k = 0; k < done; k++) this.#settle(this.#ids[k]!, this.#results[k]!, this.#status[k]!);
       if (done === 0) break;
     }
