@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +42,7 @@ struct result {
 	double value;
 };
 
-static struct result results[128];
+static struct result results[192];
 static int nresults;
 
 static double now_ns(void)
@@ -50,6 +51,16 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* CPU time of the whole process (all its threads, user and system), in ns. */
+static double process_cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -852,7 +863,8 @@ static double syslet_randread(const char *sc, long fd, const unsigned long *bloc
 }
 
 /* The host's baseline: the same reads with liburing at @qd, one thread. */
-static double uring_randread(int fd, const unsigned long *blocks, long n, int qd)
+static double uring_randread(int fd, const unsigned long *blocks, long n, int qd,
+			     long *reads)
 {
 	struct io_uring ring;
 	struct io_uring_cqe *cqe;
@@ -902,6 +914,7 @@ static double uring_randread(int fd, const unsigned long *blocks, long n, int qd
 	}
 	io_uring_queue_exit(&ring);
 	free(bufs);
+	*reads = done;
 	return done / ((now_ns() - t0) / 1e9);
 }
 
@@ -949,6 +962,7 @@ struct randread_runs {
 	double ops[IO_TRIALS];
 	int n, failed;
 	long done;
+	double cpu_ns, last_cpu_per_op;
 	unsigned long long misses, handoffs, wakeups;
 };
 
@@ -957,7 +971,7 @@ static void syslet_trial(struct randread_runs *runs, const char *sc, const char 
 			 long n, int qd)
 {
 	struct lkl_stats before, after;
-	double ops;
+	double ops, cpu;
 	long fd, done;
 
 	if (runs->failed)
@@ -970,7 +984,9 @@ static void syslet_trial(struct randread_runs *runs, const char *sc, const char 
 	}
 	shuffle(rand_blocks, FILE_BLOCKS);
 	lkl_stats(&before, sizeof(before));
+	cpu = process_cpu_ns();
 	ops = syslet_randread(sc, fd, rand_blocks, n, qd, &done);
+	cpu = process_cpu_ns() - cpu;
 	lkl_stats(&after, sizeof(after));
 	watch_stop();
 	lkl_sys_close(fd);
@@ -980,6 +996,8 @@ static void syslet_trial(struct randread_runs *runs, const char *sc, const char 
 	}
 	runs->ops[runs->n++] = ops;
 	runs->done += done;
+	runs->cpu_ns += cpu;
+	runs->last_cpu_per_op = cpu / done;
 	runs->misses += after.syslet_cachemisses - before.syslet_cachemisses;
 	runs->handoffs += after.cpu_handoffs - before.cpu_handoffs;
 	runs->wakeups += after.cpu_thread_wakeups - before.cpu_thread_wakeups;
@@ -995,6 +1013,10 @@ static void record_runs(const struct randread_runs *runs, const char *sc, const 
 	record(sc, system, "iops", median(ops, runs->n), "ops/s");
 	/* The first trial alone: on tmpfs the later ones read through a warm mapping. */
 	record(sc, system, "iops_first_trial", runs->ops[0], "ops/s");
+	/* CPU of all the process's threads per read, over all trials. */
+	record(sc, system, "cpu_per_op", runs->cpu_ns / runs->done / 1e3, "us");
+	if (!strncmp(system, "host", 4))
+		return;	/* a host loop: no kernel counters */
 	/* Per read, over all trials: ~1 miss per read means every read slept. */
 	record(sc, system, "cachemisses_per_op", (double)runs->misses / runs->done, "count");
 	record(sc, system, "handoffs_per_op", (double)runs->handoffs / runs->done, "count");
@@ -1004,14 +1026,85 @@ static void record_runs(const struct randread_runs *runs, const char *sc, const 
 /* One trial of the host's: a fresh random order over the whole image. */
 static void uring_trial(struct randread_runs *runs, int imgfd, long n)
 {
-	double ops;
+	double ops, cpu;
+	long done;
 
 	if (imgfd < 0)
 		return;
 	shuffle(rand_blocks, IMAGE_BLOCKS);
-	ops = uring_randread(imgfd, rand_blocks, n, QD_MAX);
-	if (ops > 0)
+	cpu = process_cpu_ns();
+	ops = uring_randread(imgfd, rand_blocks, n, QD_MAX, &done);
+	cpu = process_cpu_ns() - cpu;
+	if (ops > 0 && done) {
 		runs->ops[runs->n++] = ops;
+		runs->done += done;
+		runs->cpu_ns += cpu;
+	}
+}
+
+/* Busy for @ns of wall time: the work a completion costs, stood in for. */
+static void spin_ns(double ns)
+{
+	double end = now_ns() + ns;
+
+	while (now_ns() < end)
+		;
+}
+
+/*
+ * What randread_4k_latency_disk can reach on this machine at best: the
+ * host's own io_uring timeouts of LATENCY_NS, @qd in flight, every
+ * completion re-armed at once after @work_ns of busy CPU, on one thread
+ * (the one thread the kernel's reads run on).  With no work this is the
+ * host's ceiling for overlapping timers; with the kernel's CPU per read,
+ * the ceiling for a thread that costs that much per read.
+ */
+static double host_timeouts(int qd, long n, double work_ns, long *done)
+{
+	struct __kernel_timespec ts = { 0, LATENCY_NS };
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	long armed = 0;
+	double t0;
+
+	*done = 0;
+	if (io_uring_queue_init(2 * qd, &ring, 0))
+		return -1;
+	t0 = now_ns();
+	for (; armed < qd && armed < n; armed++)
+		io_uring_prep_timeout(io_uring_get_sqe(&ring), &ts, 0, 0);
+	while (*done < n) {
+		unsigned int head, seen = 0;
+
+		io_uring_submit_and_wait(&ring, 1);
+		io_uring_for_each_cqe(&ring, head, cqe)
+			seen++;
+		io_uring_cq_advance(&ring, seen);
+		for (unsigned int k = 0; k < seen; k++, ++*done) {
+			spin_ns(work_ns);
+			if (armed < n) {
+				io_uring_prep_timeout(io_uring_get_sqe(&ring), &ts, 0, 0);
+				armed++;
+			}
+		}
+	}
+	io_uring_queue_exit(&ring);
+	return *done / ((now_ns() - t0) / 1e9);
+}
+
+static void timeouts_trial(struct randread_runs *runs, long n, double work_ns)
+{
+	double ops, cpu = process_cpu_ns();
+	long done;
+
+	ops = host_timeouts(QD_MAX, n, work_ns, &done);
+	cpu = process_cpu_ns() - cpu;
+	if (ops <= 0)
+		return;
+	runs->ops[runs->n++] = ops;
+	runs->done += done;
+	runs->cpu_ns += cpu;
+	runs->last_cpu_per_op = cpu / done;
 }
 
 /*
@@ -1031,6 +1124,7 @@ static void syslet_randread_bench(const char *dir, const char *label, int flags,
 	char img[256];
 	struct lkl_disk_options lat = { 0, LATENCY_NS };
 	struct randread_runs lkl = { 0 }, host = { 0 }, qd32 = { 0 }, qd1 = { 0 };
+	struct randread_runs timeouts = { 0 }, timeouts_busy = { 0 };
 	int disk, imgfd;
 	long fd;
 
@@ -1063,8 +1157,7 @@ static void syslet_randread_bench(const char *dir, const char *label, int flags,
 		uring_trial(&host, imgfd, FILE_BLOCKS);
 	}
 	record_runs(&lkl, sc, "lkl-syslet");
-	if (host.n)
-		record(sc, "host-io_uring", "iops", median(host.ops, host.n), "ops/s");
+	record_runs(&host, sc, "host-io_uring");
 	if (imgfd >= 0)
 		close(imgfd);
 	lkl_umount("/mnt/sbench");
@@ -1081,9 +1174,19 @@ static void syslet_randread_bench(const char *dir, const char *label, int flags,
 			for (int t = 0; t < IO_TRIALS; t++) {
 				syslet_trial(&qd32, sc, "/mnt/sbench/f", LATENCY_QD32_READS, QD_MAX);
 				syslet_trial(&qd1, sc, "/mnt/sbench/f", LATENCY_QD1_READS, 1);
+				/* The ceilings, next to each trial: bare timers, then
+				 * timers plus the kernel's CPU per read (less what the
+				 * loop itself costs per timeout). */
+				timeouts_trial(&timeouts, LATENCY_QD32_READS, 0);
+				if (!qd32.failed && timeouts.n)
+					timeouts_trial(&timeouts_busy, LATENCY_QD32_READS,
+						       qd32.last_cpu_per_op > timeouts.last_cpu_per_op ?
+						       qd32.last_cpu_per_op - timeouts.last_cpu_per_op : 0);
 			}
 			record_runs(&qd32, sc, "lkl-syslet-qd32");
 			record_runs(&qd1, sc, "lkl-syslet-qd1");
+			record_runs(&timeouts, sc, "host-timeouts-qd32");
+			record_runs(&timeouts_busy, sc, "host-timeouts-qd32-busy");
 			lkl_umount("/mnt/sbench");
 			lkl_disk_detach(disk);
 		}
@@ -1118,6 +1221,9 @@ static const struct { const char *system, *baseline; } syslet_pairs[] = {
 	{ "lkl-syslet", "lkl-sync" },
 	{ "lkl-syslet", "host-io_uring" },
 	{ "lkl-syslet-qd32", "lkl-syslet-qd1" },
+	{ "host-io_uring", NULL },
+	{ "host-timeouts-qd32", "lkl-syslet-qd1" },
+	{ "host-timeouts-qd32-busy", "lkl-syslet-qd1" },
 };
 
 static struct result *find_result(const char *scenario, const char *system, const char *metric)
@@ -1141,16 +1247,17 @@ static void print_syslet_table(void)
 			if (strcmp(r->system, syslet_pairs[p].system))
 				continue;
 			mine = 1;
-			b = b ?: find_result(r->scenario, syslet_pairs[p].baseline, r->metric);
+			if (syslet_pairs[p].baseline)
+				b = b ?: find_result(r->scenario, syslet_pairs[p].baseline, r->metric);
 		}
 		if (!mine)
 			continue;
 		if (!header++)
-			printf("\n%-30s %-24s %-15s %12s %-6s %-15s %12s %8s\n", "syslet scenario",
+			printf("\n%-30s %-18s %-23s %12s %-6s %-15s %12s %8s\n", "syslet scenario",
 			       "metric", "system", "value", "", "baseline", "value", "ratio");
 		/* Counts per call are fractions; the rest are large. */
-		printf(strcmp(r->unit, "count") ? "%-30s %-24s %-15s %12.1f %-6s" :
-		       "%-30s %-24s %-15s %12.3f %-6s", r->scenario, r->metric, r->system, r->value,
+		printf(strcmp(r->unit, "count") ? "%-30s %-18s %-23s %12.1f %-6s" :
+		       "%-30s %-18s %-23s %12.3f %-6s", r->scenario, r->metric, r->system, r->value,
 		       r->unit);
 		/* A count's baseline is shown for comparison; its ratio means little. */
 		if (b && !strcmp(r->unit, "count"))
