@@ -140,6 +140,17 @@ const cases: Array<[string, () => unknown, Expect]> = [
   ['mount a type with a NUL byte', () => withDisk((d) => k.mount(d, { type: 'ext4\0x', at: '/mnt/a' })), { type: TypeError, message: /"options.type" must be a string without null bytes/ }],
   ['mount options with a NUL byte', () => withDisk((d) => k.mount(d, { type: 'ext4', at: '/mnt/a', options: 'errors=panic\0,x' })), { type: TypeError, message: /"options.options" must be a string without null bytes/ }],
   ['umount a path with a NUL byte', () => k.umount('/mnt/a\0b'), { type: TypeError, message: /"at" must be a string without null bytes/ }],
+  // Found by test/api-fuzz.test.ts: these leaked raw TypeErrors without a code.
+  ['k.fs.opendir of an array holding a symbol', () => k.fs.opendir([Symbol('x')] as never), { type: TypeError, message: /"path" argument must be of type string/ }],
+  ['k.fs.opendir with an array as encoding', () => k.fs.opendir(MNT, { encoding: [Symbol('x')] } as never), { type: Error, message: /opendir with encoding an instance of Array is not implemented/ }],
+  ['FileHandle.read with a bigint offset and no length', async () => {
+    const h = await k.fs.open(`${MNT}/data`);
+    try {
+      return await h.read(Buffer.alloc(8), { offset: 1n } as never);
+    } finally {
+      await h.close();
+    }
+  }, { type: TypeError, message: /"offset" argument must be of type number/ }],
 ];
 
 describe('invalid calls', () => {

@@ -8,7 +8,7 @@
 // "k.fs".
 
 import { posix } from 'node:path';
-import { invalidType, invalidValue, notImplemented, outOfRange } from './errors.js';
+import { describe, invalidType, invalidValue, notImplemented, outOfRange } from './errors.js';
 import { atFlags, openFlags } from './generated/constants.js';
 import type { Kernel } from './kernel.js';
 import { BigIntStats, DT_DIR, DT_UNKNOWN, Dirent, Stats } from './stats.js';
@@ -367,14 +367,14 @@ export class FileHandle {
       buffer = (o.buffer ?? Buffer.alloc(16384)) as T;
       check.buffer('buffer', buffer);
       offset = o.offset ?? 0;
-      length = o.length ?? buffer.byteLength - (offset as number);
+      length = o.length; // undefined: to the end of the buffer (after offset's check)
       position = o.position ?? null;
     } else {
       buffer = bufferOrOptions;
       if (offset !== null && typeof offset === 'object') {
         const o = offset as FileReadOptions<T>;
         offset = o.offset ?? 0;
-        length = o.length ?? buffer.byteLength - (offset as number);
+        length = o.length;
         position = o.position ?? null;
       }
     }
@@ -1448,7 +1448,7 @@ export class KernelFs {
 
 function checkUtf8(what: string, encoding: unknown): void {
   if (encoding !== undefined && encoding !== null && encoding !== 'utf8' && encoding !== 'utf-8')
-    throw notImplemented(`${what} with encoding ${String(encoding)}`, 'k.fs');
+    throw notImplemented(`${what} with encoding ${typeof encoding === 'string' ? `'${encoding}'` : describe(encoding)}`, 'k.fs');
 }
 
 /**

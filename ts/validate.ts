@@ -2,7 +2,7 @@
 // Argument checks shared by the API.  Everything a caller passes is checked
 // here before the addon sees it; the addon only re-checks buffer bounds.
 
-import { invalidType, invalidValue, outOfRange } from './errors.js';
+import { describe, invalidType, invalidValue, outOfRange } from './errors.js';
 
 export const INT32_MAX = 2 ** 31 - 1;
 const INT64_MIN = -(2n ** 63n);
@@ -156,7 +156,9 @@ export function pathText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return Buffer.from(value).toString();
   if (value instanceof URL) return decodeURIComponent(value.pathname);
-  return String(value);
+  if (typeof value === 'number') return String(value); // a file descriptor
+  // Not a path at all (its check comes later): anything that can be shown.
+  return describe(value);
 }
 
 export function mode(name: string, value: unknown, fallback?: number): number {
