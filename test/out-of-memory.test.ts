@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Running the kernel out of memory.  Files in its root file system (a ramfs,
-// whose pages nothing can reclaim) stop at ENOSPC with an eighth of memory
-// left for the rest of the kernel, so ext4 keeps working (patch 0006); other
+// whose pages nothing can reclaim), and new inodes there, stop at ENOSPC with
+// an eighth of memory left for the rest of the kernel, so ext4 keeps working
+// (patch 0006); other
 // memory (pipe buffers) runs out with ENOMEM instead of a panic (patch 0005).
 // Before, a full ramfs made the next allocation panic ("System is deadlocked
 // on memory": the OOM killer has nothing to kill here), or an ext4 call spin
@@ -32,7 +33,12 @@ function fill(): { files: string[]; bytes: number; error: unknown } {
   k.sys.mkdirSync('/fill', { recursive: true });
   for (let i = 0; i < 1024; i++) {
     const path = `/fill/${i}`;
-    const fd = k.sys.openSync(path, 'w');
+    let fd: number;
+    try {
+      fd = k.sys.openSync(path, 'w'); // a new inode: ENOSPC too when memory is short
+    } catch (error) {
+      return { files, bytes, error };
+    }
     files.push(path);
     try {
       for (let j = 0; j < 4; j++) bytes += k.sys.writeSync(fd, piece);
@@ -73,6 +79,26 @@ describe('out of memory', () => {
     for (const path of second.files) k.sys.unlinkSync(path);
     expect(k.sys.readFileSync('/mnt/disk/before', 'utf8')).toBe('written before');
     expect(k.state).toBe('running');
+  }, 120_000);
+
+  it('empty ramfs files (inodes and dentries, kept in memory too) stop at ENOSPC, and ext4 works meanwhile', () => {
+    k.sys.mkdirSync('/many');
+    let created = 0;
+    let error: unknown;
+    for (; created < 1_000_000; created++) {
+      try {
+        k.sys.closeSync(k.sys.openSync(`/many/${created}`, 'w'));
+      } catch (e) {
+        error = e;
+        break;
+      }
+    }
+    expect((error as KernelError).code).toBe('ENOSPC');
+    expect(created).toBeGreaterThan(10_000);
+    k.sys.writeFileSync('/mnt/disk/while-many', Buffer.alloc(256 * 1024, 3));
+    expect(k.sys.readFileSync('/mnt/disk/while-many').equals(Buffer.alloc(256 * 1024, 3))).toBe(true);
+    for (let i = 0; i < created; i++) k.sys.unlinkSync(`/many/${i}`);
+    k.sys.rmdirSync('/many');
   }, 120_000);
 
   it('pipe buffers that take all the memory: ENOMEM instead of a panic, closing them frees it', () => {
