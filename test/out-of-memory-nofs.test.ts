@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The one way out of memory that still ends the kernel, and how: memory
+// taken by pipe buffers (not held to the ramfs reserve), then an ext4 write,
+// whose journal needs an allocation that may not fail (GFP_NOFS).  Nothing
+// can be killed to free memory here, so after 10 s of retries the kernel
+// panics with a message that says why (patch 0005), instead of spinning in
+// the allocator on the caller's thread for ever, as stock Linux would.
+
+import { describe, expect, it } from 'vitest';
+import { Kernel, KernelError, KernelPanicError, syscalls } from '../dist/index.js';
+import { makeExt4Image } from './helpers.js';
+
+describe('out of memory where a file system cannot do without memory', () => {
+  it('pipe buffers take the memory, an ext4 write retries 10 s, then a KernelPanicError that says why', async () => {
+    const image = makeExt4Image(32 * 1024 * 1024, 'nofs.img');
+    // Not bootForTests(): this kernel is meant to panic.
+    const k = await Kernel.boot({ memory: '64M' });
+    const disk = k.disks.attach(image);
+    k.mount(disk, { type: 'ext4', at: '/mnt/disk' });
+    const piece = Buffer.alloc(1 << 20, 1);
+    let error: unknown;
+    for (let i = 0; i < 256 && !error; i++) {
+      const [, w] = k.sys.pipeSync();
+      try {
+        k.sys.syscallSync(syscalls.fcntl, w!, 4 /* F_SETFL */, 0o4000 /* O_NONBLOCK */);
+        k.sys.syscallSync(syscalls.fcntl, w!, 1031 /* F_SETPIPE_SZ */, 1 << 20);
+        for (let n = 0; n < piece.length; ) n += k.sys.writeSync(w!, piece, n);
+      } catch (e) {
+        if ((e as KernelError).code !== 'EAGAIN') error = e;
+      }
+    }
+    expect((error as KernelError).code).toBe('ENOMEM');
+    const started = Date.now();
+    let thrown: unknown;
+    try {
+      for (let i = 0; i < 8; i++) k.sys.writeFileSync(`/mnt/disk/f${i}`, Buffer.alloc(64 * 1024, i));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(KernelPanicError);
+    expect((thrown as Error).message).toMatch(/Out of memory for 10 s, and a file system cannot do without it/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
+    expect(k.state).toBe('dead');
+  }, 120_000);
+});
