@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Kernel, createExt4Image, type BootOptions } from '../dist/index.js';
+import { Kernel, KernelError, createExt4Image, syscalls, type BootOptions } from '../dist/index.js';
 
 const KERNEL_PROBLEM = /BUG:|WARNING:|Oops/;
 
@@ -65,4 +65,27 @@ export function e2fs(tool: 'debugfs' | 'e2fsck' | 'dumpe2fs', args: string[]): s
     }
   }
   throw new Error(`${tool} not found (e2fsprogs)`);
+}
+
+/**
+ * Fills pipes of 1 MiB (non-blocking) until a call fails otherwise than with
+ * EAGAIN: memory the ramfs reserve does not cover.  Returns the pipes' fds
+ * and that error (ENOMEM once the memory is gone).
+ */
+export function fillMemoryWithPipes(k: Kernel): { pipes: number[][]; error: unknown } {
+  const piece = Buffer.alloc(1 << 20, 1);
+  const pipes: number[][] = [];
+  let error: unknown;
+  for (let i = 0; i < 256 && !error; i++) {
+    const [r, w] = k.sys.pipeSync();
+    pipes.push([r!, w!]);
+    try {
+      k.sys.syscallSync(syscalls.fcntl, w!, 4 /* F_SETFL */, 0o4000 /* O_NONBLOCK */);
+      k.sys.syscallSync(syscalls.fcntl, w!, 1031 /* F_SETPIPE_SZ */, 1 << 20);
+      for (let n = 0; n < piece.length; ) n += k.sys.writeSync(w!, piece, n);
+    } catch (e) {
+      if (!(e instanceof KernelError) || e.code !== 'EAGAIN') error = e;
+    }
+  }
+  return { pipes, error };
 }

@@ -7,8 +7,8 @@
 // the allocator on the caller's thread for ever, as stock Linux would.
 
 import { describe, expect, it } from 'vitest';
-import { Kernel, KernelError, KernelPanicError, syscalls } from '../dist/index.js';
-import { makeExt4Image } from './helpers.js';
+import { Kernel, KernelError, KernelPanicError } from '../dist/index.js';
+import { fillMemoryWithPipes, makeExt4Image } from './helpers.js';
 
 describe('out of memory where a file system cannot do without memory', () => {
   it('pipe buffers take the memory, an ext4 write retries 10 s, then a KernelPanicError that says why', async () => {
@@ -17,18 +17,7 @@ describe('out of memory where a file system cannot do without memory', () => {
     const k = await Kernel.boot({ memory: '64M' });
     const disk = k.disks.attach(image);
     k.mount(disk, { type: 'ext4', at: '/mnt/disk' });
-    const piece = Buffer.alloc(1 << 20, 1);
-    let error: unknown;
-    for (let i = 0; i < 256 && !error; i++) {
-      const [, w] = k.sys.pipeSync();
-      try {
-        k.sys.syscallSync(syscalls.fcntl, w!, 4 /* F_SETFL */, 0o4000 /* O_NONBLOCK */);
-        k.sys.syscallSync(syscalls.fcntl, w!, 1031 /* F_SETPIPE_SZ */, 1 << 20);
-        for (let n = 0; n < piece.length; ) n += k.sys.writeSync(w!, piece, n);
-      } catch (e) {
-        if ((e as KernelError).code !== 'EAGAIN') error = e;
-      }
-    }
+    const { error } = fillMemoryWithPipes(k);
     expect((error as KernelError).code).toBe('ENOMEM');
     const started = Date.now();
     let thrown: unknown;

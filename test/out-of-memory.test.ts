@@ -9,8 +9,8 @@
 // in the allocator for ever.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, KernelError, syscalls, type Disk } from '../dist/index.js';
-import { bootForTests, e2fs, makeExt4Image } from './helpers.js';
+import { Kernel, KernelError, type Disk } from '../dist/index.js';
+import { bootForTests, e2fs, fillMemoryWithPipes, makeExt4Image } from './helpers.js';
 
 let k: Kernel;
 let image: string;
@@ -102,20 +102,7 @@ describe('out of memory', () => {
   }, 120_000);
 
   it('pipe buffers that take all the memory: ENOMEM instead of a panic, closing them frees it', () => {
-    const piece = Buffer.alloc(1 << 20, 1);
-    const pipes: number[][] = [];
-    let error: unknown;
-    for (let i = 0; i < 256 && !error; i++) {
-      const [r, w] = k.sys.pipeSync();
-      pipes.push([r!, w!]);
-      try {
-        k.sys.syscallSync(syscalls.fcntl, w!, 4 /* F_SETFL */, 0o4000 /* O_NONBLOCK */);
-        k.sys.syscallSync(syscalls.fcntl, w!, 1031 /* F_SETPIPE_SZ */, 1 << 20);
-        for (let n = 0; n < piece.length; ) n += k.sys.writeSync(w!, piece, n);
-      } catch (e) {
-        if ((e as KernelError).code !== 'EAGAIN') error = e;
-      }
-    }
+    const { pipes, error } = fillMemoryWithPipes(k);
     expect(error).toBeInstanceOf(KernelError);
     expect((error as KernelError).code).toBe('ENOMEM');
     expect(k.state).toBe('running');
