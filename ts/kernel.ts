@@ -101,6 +101,8 @@ export interface KernelStats {
   sysletRingNotifications: number;
   /** Block reads of an image in host memory (tmpfs) copied from its mapping, no host syscall. */
   diskReadsMapped: number;
+  /** Disk requests the host canceled or interrupted (io_uring does, for a thread that exits), done again synchronously. */
+  diskRequestsRedone: number;
 }
 
 /** Field order of struct lkl_stats. */
@@ -124,6 +126,7 @@ const STATS_FIELDS: readonly (keyof KernelStats)[] = [
   'sysletRingFullWaits',
   'sysletRingNotifications',
   'diskReadsMapped',
+  'diskRequestsRedone',
 ];
 
 export type KernelState = 'running' | 'halted' | 'dead';

@@ -224,6 +224,18 @@ static long do_sync_io(struct host_disk *disk, struct lkl_disk_request *req,
 
 static void finish(struct host_disk *disk, struct lkl_disk_request *req, long res)
 {
+	/*
+	 * Canceled by the host, not by us: io_uring cancels the work of a
+	 * thread that exits (one that flushed this request with the batch,
+	 * then left) when it was not started, or interrupts it.  Not done,
+	 * or not whole: do it here.  Reading or writing the same bytes
+	 * again, a flush, a discard or a write of zeroes are all safe to
+	 * repeat.
+	 */
+	if (res == -ECANCELED || res == -EINTR) {
+		__atomic_add_fetch(&lkl_host_stats.disk_requests_redone, 1, __ATOMIC_RELAXED);
+		res = do_sync_io(disk, req, 0);
+	}
 	if (req->op == LKL_DISK_READ || req->op == LKL_DISK_WRITE) {
 		if (res >= 0 && (unsigned long long)res < req->length)
 			res = do_sync_io(disk, req, res);	/* short transfer */

@@ -43,6 +43,8 @@
  *	batch of completions into a ring that asks for it)
  * @disk_reads_mapped: block reads of an image in host memory (tmpfs) copied
  *	from the library's mapping of it, with no host system call
+ * @disk_requests_redone: block requests the host canceled or interrupted
+ *	(io_uring does, for a thread that exits), done again synchronously
  */
 struct lkl_stats {
 	unsigned long long syscalls_fast;
@@ -64,6 +66,7 @@ struct lkl_stats {
 	unsigned long long syslet_ring_full_waits;
 	unsigned long long syslet_ring_notifications;
 	unsigned long long disk_reads_mapped;
+	unsigned long long disk_requests_redone;
 };
 
 #endif /* _LKL_STATS_H */

@@ -233,6 +233,63 @@ static int test_parallel_writers(void)
 }
 
 /*
+ * Short-lived host threads, each writing a file (a third with fdatasync)
+ * and exiting at once.  A thread leaving the kernel submits the queued
+ * requests of others too (writeback, the journal), and io_uring cancels
+ * the work of a thread that exits: those requests must be done again, not
+ * failed.  Before they were, an fdatasync failed with EIO in most runs,
+ * and a canceled journal commit made ext4 read-only (the rare failure of
+ * the test above).
+ */
+static unsigned char short_lived_buf[65536];
+static int short_lived_failures;
+
+static void *short_lived_writer(void *arg)
+{
+	long i = (long)arg, fd;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/mnt/short/f%ld", i % 64);
+	fd = lkl_sys_openat(LKL_AT_FDCWD, path, LKL_O_CREAT | LKL_O_WRONLY | LKL_O_TRUNC, 0644);
+	if (fd < 0 || lkl_sys_write(fd, (char *)short_lived_buf, sizeof(short_lived_buf)) !=
+		      sizeof(short_lived_buf))
+		__atomic_add_fetch(&short_lived_failures, 1, __ATOMIC_RELAXED);
+	if (fd >= 0 && i % 3 == 0 && lkl_sys_fdatasync(fd) < 0)
+		__atomic_add_fetch(&short_lived_failures, 1, __ATOMIC_RELAXED);
+	if (fd >= 0)
+		lkl_sys_close(fd);
+	return NULL;
+}
+
+static int test_short_lived_threads(void)
+{
+	struct lkl_stats before, after;
+	int disk;
+
+	CHECK(!test_shell("mke2fs -q -F -t ext4 %s/short.img 256M", dir), "mke2fs");
+	disk = CHECK_OK(lkl_disk_attach(tmp_path("short.img"), 0));
+	CHECK_OK(lkl_mount(disk, "ext4", "/mnt/short", 0, NULL));
+	memset(short_lived_buf, 5, sizeof(short_lived_buf));
+	lkl_stats(&before, sizeof(before));
+	for (long round = 0; round < 1000 && !short_lived_failures; round++) {
+		pthread_t th[4];
+
+		for (int k = 0; k < 4; k++)
+			pthread_create(&th[k], NULL, short_lived_writer, (void *)(round * 4 + k));
+		for (int k = 0; k < 4; k++)
+			pthread_join(th[k], NULL);
+	}
+	lkl_stats(&after, sizeof(after));
+	printf("# requests canceled by the host and done again: %llu\n",
+	       after.disk_requests_redone - before.disk_requests_redone);
+	CHECK(!short_lived_failures, "%d writes or fdatasyncs failed", short_lived_failures);
+	CHECK_OK(lkl_umount("/mnt/short"));
+	CHECK_OK(lkl_disk_detach(disk));
+	CHECK(!test_shell("e2fsck -fn %s/short.img >%s/fsck-short.log 2>&1", dir, dir), "e2fsck");
+	return 0;
+}
+
+/*
  * Writing far more than the dirty limits throttles the writer: it sleeps on
  * timer-wheel timeouts while writeback runs.  160 MiB with 128 MiB of kernel
  * memory must complete and read back.
@@ -867,12 +924,13 @@ static int test_halt(void)
 
 int main(void)
 {
-	test_plan(18);
+	test_plan(19);
 	test_run("boot", test_boot);
 	test_run("image populated with mke2fs -d reads back identical", test_populated_image);
 	test_run("64 MiB of random writes survive a remount", test_random_writes);
 	test_run("e2fsck -fn clean, debugfs reads the same bytes", test_host_tools_agree);
 	test_run("8 threads write files at once", test_parallel_writers);
+	test_run("short-lived threads leave I/O in flight: nothing fails", test_short_lived_threads);
 	test_run("160 MiB sequential write under dirty throttling", test_dirty_throttling);
 	test_run("sparse 8 GiB image, data past 4 GiB", test_sparse_8g);
 	test_run("two disks at once", test_two_disks);
