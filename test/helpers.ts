@@ -68,9 +68,9 @@ export function e2fs(tool: 'debugfs' | 'e2fsck' | 'dumpe2fs', args: string[]): s
 }
 
 /**
- * Fills pipes of 1 MiB (non-blocking) until a call fails otherwise than with
- * EAGAIN: memory the ramfs reserve does not cover.  Returns the pipes' fds
- * and that error (ENOMEM once the memory is gone).
+ * Fills the kernel's memory with pipe buffers: 1 MiB pipes, written without
+ * blocking until a write fails with something other than EAGAIN.  Returns the
+ * pipes (to close) and that error.
  */
 export function fillMemoryWithPipes(k: Kernel): { pipes: number[][]; error: unknown } {
   const piece = Buffer.alloc(1 << 20, 1);
@@ -88,4 +88,53 @@ export function fillMemoryWithPipes(k: Kernel): { pipes: number[][]; error: unkn
     }
   }
   return { pipes, error };
+}
+
+/**
+ * Fills the kernel's memory with socket buffers: stream socket pairs whose
+ * first end is written without blocking until its send buffer is full
+ * (EAGAIN), pair after pair, until a write or a new pair fails otherwise.
+ * Returns the pairs (to close) and that error.
+ */
+export function fillMemoryWithSockets(k: Kernel): { pairs: number[][]; error: unknown } {
+  const piece = Buffer.alloc(64 << 10, 2);
+  const pairs: number[][] = [];
+  let error: unknown;
+  for (let i = 0; i < 480 && !error; i++) {
+    try {
+      const [a, b] = k.sys.socketpairSync();
+      pairs.push([a, b]);
+      k.sys.syscallSync(syscalls.fcntl, a, 4 /* F_SETFL */, 0o4000 /* O_NONBLOCK */);
+      for (;;) k.sys.writeSync(a, piece);
+    } catch (e) {
+      if (!(e instanceof KernelError) || e.code !== 'EAGAIN') error = e;
+    }
+  }
+  return { pairs, error };
+}
+
+/**
+ * Fills the kernel's memory with open sockets, which only the descriptor
+ * limits bound (raised here: RLIMIT_NOFILE to the kernel's nr_open, and
+ * fs.file-max, through a /proc it mounts): socket pairs without any data
+ * until one cannot be made.  Returns how many were made and that error.
+ */
+export function fillMemoryWithDescriptors(k: Kernel): { made: number; error: unknown } {
+  k.sys.mkdirSync('/proc', { recursive: true });
+  const text = (s: string) => Buffer.from(`${s}\0`);
+  k.sys.syscallSync(syscalls.mount, text('proc'), text('/proc'), text('proc'), 0, 0);
+  k.sys.writeFileSync('/proc/sys/fs/file-max', String(1 << 20));
+  const limit = Buffer.alloc(16);
+  limit.writeBigUInt64LE(1n << 20n, 0); // rlim_cur
+  limit.writeBigUInt64LE(1n << 20n, 8); // rlim_max
+  k.sys.syscallSync(syscalls.prlimit64, 0, 7 /* RLIMIT_NOFILE */, limit, 0);
+  let made = 0;
+  for (; made < 1 << 19; made++) {
+    try {
+      k.sys.socketpairSync();
+    } catch (error) {
+      return { made, error };
+    }
+  }
+  return { made, error: undefined };
 }
