@@ -4,6 +4,7 @@
 
 import createDebug from 'debug';
 import { native } from './binding.js';
+import { integer } from './validate.js';
 
 const log = createDebug('lkl:console');
 
@@ -54,9 +55,11 @@ export class KernelConsole {
 
   /** The last @n lines. */
   tail(n: number): string[] {
-    if (!this.#owner) return tailLines(native.consoleTail()).slice(-n);
+    const count = integer('n', n, 0, Number.MAX_SAFE_INTEGER);
+    if (count === 0) return [];
+    if (!this.#owner) return tailLines(native.consoleTail()).slice(-count);
     this.#pull();
-    return this.#lines.slice(-n);
+    return this.#lines.slice(-count);
   }
 }
 

@@ -361,12 +361,18 @@ export class Kernel {
    */
   panicForTesting(): never {
     const ret = native.testPanic();
-    if (ret === -38) throw new Error("panicForTesting: boot with cmdline 'lkl_test_hooks=1' to enable the test hook");
+    if (ret === -38) {
+      const error = new Error("panicForTesting: boot with cmdline 'lkl_test_hooks=1' to enable the test hook");
+      (error as Error & { code: string }).code = 'ERR_INVALID_STATE';
+      throw error;
+    }
     throw this.error(-ret, 'panicForTesting');
   }
 
   /** @internal  The error for a failed call: KernelError, or KernelPanicError. */
   error(errno: number, syscall: string, path?: string, dest?: string): Error {
+    if (typeof errno !== 'number') throw invalidType('errno', 'a number', errno);
+    if (typeof syscall !== 'string') throw invalidType('syscall', 'a string', syscall);
     const state = native.state();
     let error: Error;
     if (state === KERNEL_DEAD) {

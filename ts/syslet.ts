@@ -624,6 +624,8 @@ export class Syslet {
 
   /** @internal */
   setNext(atom: SysletAtom, target: SysletAtom | null): void {
+    if (!(atom instanceof SysletAtom) || atom.chain !== this)
+      throw invalidValue('atom', 'must be an atom of this chain', atom);
     if (this.#desc) throw stateError('this chain was submitted already: its atoms cannot change');
     if (target !== null && (!(target instanceof SysletAtom) || target.chain !== this))
       throw invalidValue('target', 'must be an atom of the same chain or null', target);
@@ -661,6 +663,7 @@ export class Syslet {
 
   /** @internal  The description and its refs, built once (the chain is frozen from then on). */
   describe(id: number): [Float64Array, unknown[]] {
+    if (typeof id !== 'number') throw invalidType('id', 'a number', id);
     if (this.#inFlight) throw stateError('this chain is in flight: wait for its completion before submitting it again');
     if (this.#atoms.length === 0) throw invalidValue('chain', 'has no atoms', this);
     if (!this.#desc) this.#freeze();
@@ -764,6 +767,7 @@ export class Syslet {
 
   /** @internal  The pending patch for the next run of the prepared layout: [atom (-1: none), arg, value]; cleared. */
   takePatch(out: Float64Array): void {
+    if (!(out instanceof Float64Array) || out.length < 3) throw invalidType('out', 'a Float64Array of 3 or more', out);
     out[0] = this.#patchAtom;
     out[1] = this.#patchArg;
     out[2] = this.#patchValue;
@@ -778,6 +782,7 @@ export class Syslet {
 
   /** @internal  The buffer an atom's copy out goes to (for error messages). */
   atomName(index: number): string {
+    if (typeof index !== 'number') throw invalidType('index', 'a number', index);
     return `atom ${index} (${this.#handles[index]?.syscall ?? '?'})`;
   }
 }
@@ -923,6 +928,7 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
    * no allocation on the native side); see Kernel.asyncExec.
    */
   submitOne(chain: Syslet): AsyncExecResult {
+    if (!(chain instanceof Syslet)) throw invalidType('chain', 'a Syslet', chain);
     if (this.#closed) throw stateError('the ring is closed');
     const token = chain.prepared(this, this.#handle);
     if (token < 0) return this.submit([chain], false)[0]!;
@@ -944,6 +950,8 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
 
   /** @internal  Submits @chains (one native call); see Kernel.asyncExecBatch. */
   submit(chains: Syslet[], batch: boolean): AsyncExecResult[] {
+    if (!Array.isArray(chains) || !chains.every((chain) => chain instanceof Syslet))
+      throw invalidType('chains', 'an array of Syslets', chains);
     if (this.#closed) throw stateError('the ring is closed');
     const descs: Float64Array[] = [];
     const refs: unknown[][] = [];
