@@ -38,6 +38,11 @@ function ext4Works(tag: string): void {
   k.sys.rmdirSync(`/mnt/disk/${tag}`);
 }
 
+/** Closes the descriptors of pipes or socket pairs. */
+function closeAll(pairs: number[][]): void {
+  for (const pair of pairs) for (const fd of pair) k.sys.closeSync(fd);
+}
+
 /** The memory is back: 8 MiB written to the ramfs and read back. */
 function memoryIsBack(): void {
   k.sys.writeFileSync('/after', Buffer.alloc(8 << 20, 7));
@@ -124,10 +129,7 @@ describe('out of memory', () => {
     expect(pipes.length).toBeLessThan(MEMORY / (1 << 20));
     ext4Works('while-pipes');
     expect(k.state).toBe('running');
-    for (const [r, w] of pipes) {
-      k.sys.closeSync(r!);
-      k.sys.closeSync(w!);
-    }
+    closeAll(pipes);
     memoryIsBack();
   }, 120_000);
 
@@ -142,10 +144,7 @@ describe('out of memory', () => {
     expect(k.sys.readSync(pairs[0]![1]!, got)).toBe(got.length);
     expect(got.equals(Buffer.alloc(64 << 10, 2))).toBe(true);
     expect(k.state).toBe('running');
-    for (const [a, b] of pairs) {
-      k.sys.closeSync(a!);
-      k.sys.closeSync(b!);
-    }
+    closeAll(pairs);
     memoryIsBack();
   }, 120_000);
 
