@@ -758,7 +758,6 @@ export class KernelFs {
 
   /** @internal */
   submit(chain: Syslet) {
-    if (!(chain instanceof Syslet)) throw invalidType('chain', 'a Syslet', chain);
     return this.ring.submitOne(chain);
   }
 

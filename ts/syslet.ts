@@ -931,7 +931,7 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
     if (!(chain instanceof Syslet)) throw invalidType('chain', 'a Syslet', chain);
     if (this.#closed) throw stateError('the ring is closed');
     const token = chain.prepared(this, this.#handle);
-    if (token < 0) return this.submit([chain], false)[0]!;
+    if (token < 0) return this.#submit([chain], false)[0]!;
     const id = this.#nextId++;
     const patch = this.#patch;
     chain.takePatch(patch);
@@ -952,6 +952,10 @@ export class SysletRing implements AsyncIterable<SysletCompletion> {
   submit(chains: Syslet[], batch: boolean): AsyncExecResult[] {
     if (!Array.isArray(chains) || !chains.every((chain) => chain instanceof Syslet))
       throw invalidType('chains', 'an array of Syslets', chains);
+    return this.#submit(chains, batch);
+  }
+
+  #submit(chains: Syslet[], batch: boolean): AsyncExecResult[] {
     if (this.#closed) throw stateError('the ring is closed');
     const descs: Float64Array[] = [];
     const refs: unknown[][] = [];
